@@ -1,0 +1,59 @@
+#pragma once
+// The protocol codec: decoding what arrives and encoding what is published, as
+// pure functions over bytes, testable without a broker or a loop. Decoding
+// parses with cJSON, so the caller decides where cJSON allocates (a
+// ScopedJsonArena on the job path); encoding writes into a fixed buffer.
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "edgerun/error_code.hpp"
+#include "edgerun/json_writer.hpp"
+#include "edgerun/sinks.hpp"
+
+struct cJSON;
+
+namespace edgerun {
+
+inline constexpr int kProtocolVersion = 1;
+inline constexpr std::size_t kMaxIdLength = 64;
+
+// Ids (devices, jobs, groups) match [A-Za-z0-9._-]{1,64}.
+bool is_valid_id(std::string_view id) noexcept;
+
+struct DecodedSubmission {
+  // Set when the submission is rejected; the fields below are then partial.
+  std::optional<ErrorCode> error;
+  const char* message = "";  // static text naming the field and what was expected
+  // Views into the parsed JSON: valid while the cJSON memory lives.
+  std::string_view id;  // empty unless the id could be read and is valid
+  std::string_view type;
+  const cJSON* params = nullptr;  // an object, or nullptr for {}
+  std::optional<std::uint32_t> timeout_ms;
+};
+
+// Decodes `payload` as a job submission. Checks, in order: JSON, id, version,
+// size (max_payload_bytes), the type, params and timeout_ms fields.
+DecodedSubmission decode_submission(std::string_view payload, std::size_t max_payload_bytes) noexcept;
+
+// Validates the fields of an already parsed submission object (the part of
+// decode_submission after parsing), for callers that hold a cJSON object.
+DecodedSubmission decode_submission_object(const cJSON* root, std::size_t payload_bytes,
+                                           std::size_t max_payload_bytes) noexcept;
+
+// Decodes a cancel request {"id": "..."}; nullopt when there is no valid id.
+std::optional<std::string_view> decode_cancel(std::string_view payload) noexcept;
+
+// {"v":1,"id","device","state","ts", and "result" or "error"}.
+void encode_status(JsonWriter& out, std::string_view device, const JobStatusView& status) noexcept;
+
+// A rejection: on the job's status topic when the id is known, or on
+// <p>/<dev>/jobs/rejected without an id.
+void encode_rejection(JsonWriter& out, std::string_view device, std::string_view id, std::int64_t ts_ms,
+                      ErrorCode code, std::string_view message) noexcept;
+
+// {"v":1,"device","ts","type","data"}.
+void encode_event(JsonWriter& out, std::string_view device, const EventView& event) noexcept;
+
+}  // namespace edgerun

@@ -1,0 +1,120 @@
+#pragma once
+// The Runtime owns everything the core is: the libuv loop, the worker pool,
+// the job slots and queue, the log ring, the metric buffer and the event ring.
+// All of it is allocated in start(); after that, running jobs allocates
+// nothing on the heap.
+//
+// Threads: run() makes its caller the loop thread. submit(), cancel(),
+// job_state(), shutdown() and wait_until_all_jobs_finished() may be called
+// from any thread once start() succeeded. Sinks and components are called on
+// the loop thread only.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "edgerun/config.hpp"
+#include "edgerun/error_code.hpp"
+#include "edgerun/handler.hpp"
+#include "edgerun/job_state.hpp"
+#include "edgerun/log_ring.hpp"
+#include "edgerun/metrics.hpp"
+#include "edgerun/sinks.hpp"
+#include "edgerun/status.hpp"
+
+struct uv_loop_s;
+
+namespace edgerun {
+
+// A part of a program that lives on the loop (a transport, a telemetry
+// publisher). Called on the loop thread.
+class Component {
+ public:
+  virtual ~Component() = default;
+  // The loop is about to run: open handles on it.
+  virtual Status on_start(uv_loop_s& loop) noexcept = 0;
+  // Shutdown began: stop taking new work. Jobs may still finish.
+  virtual void on_drain() noexcept {}
+  // Every job has ended: close every handle (uv_close); run() returns once all
+  // handles of the loop are closed.
+  virtual void on_stop() noexcept = 0;
+};
+
+struct JobRequest {
+  std::string_view id;
+  std::string_view type;
+  std::string_view params_json;  // a JSON object; empty means {}
+  std::optional<std::uint32_t> timeout_ms;
+};
+
+struct SubmitResult {
+  bool accepted = false;
+  std::optional<ErrorCode> rejection;
+  std::array<char, 160> message{};
+  // The job id when the submission's id could be read (and is valid), so the
+  // rejection can go to the job's status topic.
+  std::array<char, 65> id{};
+
+  std::string_view id_view() const noexcept;
+  std::string_view message_view() const noexcept;
+};
+
+class Runtime {
+ public:
+  explicit Runtime(const RuntimeConfig& config);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Before start(). Fails for an invalid or duplicate name, or after start.
+  Status register_handler(std::string_view type, Handler handler);
+  // Before start(); the objects must outlive the runtime.
+  void add_status_sink(StatusSink& sink);
+  void add_log_sink(LogSink& sink);
+  void add_event_sink(EventSink& sink);
+  void add_component(Component& component);
+
+  // Validates the config, allocates every buffer, starts the workers.
+  Status start();
+  // Runs the loop on the calling thread until shutdown has finished.
+  Status run();
+
+  // Any thread. Decodes a submission per the protocol and admits it.
+  SubmitResult submit_json(std::string_view payload) noexcept;
+  SubmitResult submit(const JobRequest& request) noexcept;
+  // Any thread. Cancels a queued or running job; false for an unknown or
+  // finished id.
+  bool cancel(std::string_view id) noexcept;
+  // Any thread. The job's state, while in flight or remembered as finished.
+  std::optional<JobState> job_state(std::string_view id) const noexcept;
+  // Any thread but the loop's. True when no job is in flight (every submitted
+  // job has its terminal status delivered and its worker is free) before
+  // `timeout`.
+  bool wait_until_all_jobs_finished(std::chrono::milliseconds timeout) const noexcept;
+
+  // Any thread, once. Stops admission (`shutting_down`); with drain, lets
+  // queued and running jobs finish until `timeout`, then cancels the rest;
+  // without, cancels them now. run() returns when it is done.
+  void shutdown(bool drain, std::chrono::milliseconds timeout) noexcept;
+
+  LogRing& log() noexcept;
+  Metrics& metrics() noexcept;
+  const RuntimeConfig& config() const noexcept;
+  // The registered handler names, in order of registration.
+  std::size_t handler_count() const noexcept;
+  std::string_view handler_name(std::size_t index) const noexcept;
+  // Refreshes the derived gauges (queue depth, running, utilization, ring
+  // counters) so a snapshot of metrics() is current. Loop thread.
+  void refresh_metrics() noexcept;
+  // The loop, for components (valid after start()).
+  uv_loop_s& loop() noexcept;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace edgerun

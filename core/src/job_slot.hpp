@@ -1,0 +1,77 @@
+#pragma once
+// One job in flight. Slots are allocated once at start; a job takes a free
+// slot when admitted and gives it back when its terminal status was delivered
+// and its worker is done with it.
+
+#include <uv.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+#include "edgerun/handler.hpp"
+#include "edgerun/job_state.hpp"
+
+namespace edgerun::detail {
+
+// Why a job was asked to stop; the first reason set wins.
+enum class StopReason : std::uint8_t { none, canceled, timed_out };
+
+struct JobSlot {
+  // Written at admission under the table lock, before the job is queued; read
+  // by the worker and the loop after that.
+  std::array<char, 65> id{};
+  std::uint8_t id_length = 0;
+  std::uint64_t id_hash = 0;
+  std::uint16_t handler = 0;
+  std::uint32_t timeout_ms = 0;
+  char* params = nullptr;  // max_payload_bytes + NUL, from the slab
+  std::uint32_t params_length = 0;
+
+  // Written by the worker before it reports Finished.
+  char* result = nullptr;  // max_result_bytes + slack, from the slab
+  std::uint32_t result_length = 0;
+  bool handler_succeeded = false;
+  JobError error;
+  std::int64_t started_ns = 0;
+  std::int64_t finished_ns = 0;
+
+  std::atomic<JobState> state{JobState::queued};
+  std::atomic<StopReason> stop{StopReason::none};
+
+  // Table lock: whether the slot holds a job, and which one (events carry the
+  // generation so that a late event for a retired job is ignored).
+  bool in_use = false;
+  std::uint32_t generation = 0;
+
+  // Loop thread only.
+  bool terminal_delivered = false;
+  JobState terminal_state = JobState::succeeded;
+  bool ran = false;          // the loop processed Started
+  bool worker_done = false;  // the loop processed Finished: the worker's fields are readable
+  uv_timer_t timer{};  // timer.data points at the slot
+  void* runtime = nullptr;
+
+  std::string_view id_view() const noexcept { return {id.data(), id_length}; }
+};
+
+enum class InboxKind : std::uint8_t { queued, started, finished, cancel_decided };
+
+struct InboxEvent {
+  std::uint32_t slot = 0;
+  std::uint32_t generation = 0;
+  InboxKind kind = InboxKind::queued;
+};
+
+// FNV-1a: ids are compared by hash first, then by text.
+constexpr std::uint64_t hash_id(std::string_view id) noexcept {
+  std::uint64_t hash = 1469598103934665603ull;
+  for (char c : id) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+}  // namespace edgerun::detail

@@ -1,0 +1,291 @@
+// The loop side: the only thread that delivers statuses, runs job timers,
+// retires slots, drains the log and event rings, and carries out shutdown.
+#include <uv.h>
+
+#include <algorithm>
+
+#include "edgerun/port/clock.hpp"
+#include "runtime_impl.hpp"
+
+namespace edgerun {
+
+using detail::InboxKind;
+using detail::JobSlot;
+using detail::StopReason;
+
+Status Runtime::Impl::run() {
+  if (!started_) return Status::error("run() before a successful start()");
+  if (ran_) return Status::error("run() was called twice");
+  ran_ = true;
+  loop_thread_ = std::this_thread::get_id();
+  for (Component* component : components_) {
+    if (Status started = component->on_start(loop_); !started) {
+      log_.write(LogLevel::error, "component failed to start", {{"error", started.message()}});
+      shutdown(false, std::chrono::milliseconds(0));
+      break;
+    }
+  }
+  uv_timer_start(&flush_timer_, &Impl::on_flush_timer, config_.log_flush_interval_ms, config_.log_flush_interval_ms);
+  // A shutdown requested before run() woke nothing yet.
+  if (shutdown_requested_.load()) begin_shutdown();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  const int rc = uv_loop_close(&loop_);
+  loop_open_ = false;
+  if (rc != 0) return Status::error("uv_loop_close: %s (a component left a handle open)", uv_strerror(rc));
+  return {};
+}
+
+void Runtime::Impl::on_wake(uv_async_t* handle) {
+  auto* self = static_cast<Impl*>(handle->data);
+  self->process_inbox();
+  if (self->shutdown_requested_.load() && !self->shutdown_begun_) self->begin_shutdown();
+  self->finish_if_done();
+}
+
+void Runtime::Impl::process_inbox() noexcept {
+  // Delivering a status may lead a sink to submit a job on this thread, which
+  // would come back here; the outer call finishes the work.
+  if (processing_inbox_) return;
+  processing_inbox_ = true;
+  constexpr std::size_t kBatch = 64;
+  std::array<detail::InboxEvent, kBatch> batch;
+  for (;;) {
+    std::size_t count = 0;
+    {
+      std::lock_guard lock(inbox_mutex_);
+      while (count < kBatch && inbox_->try_pop(batch[count])) ++count;
+    }
+    if (count == 0) break;
+    for (std::size_t i = 0; i < count; ++i) handle_event(batch[i]);
+  }
+  processing_inbox_ = false;
+}
+
+void Runtime::Impl::handle_event(const detail::InboxEvent& event) noexcept {
+  JobSlot& slot = slots_[event.slot];
+  // A late cancel decision for a job already retired: nothing to do.
+  if (slot.generation != event.generation) return;
+  switch (event.kind) {
+    case InboxKind::queued:
+      if (!slot.terminal_delivered) deliver(slot, JobState::queued);
+      break;
+    case InboxKind::started: {
+      slot.ran = true;
+      if (slot.terminal_delivered) break;
+      deliver(slot, JobState::running);
+      const std::int64_t elapsed_ms = (port::monotonic_ns() - slot.started_ns) / 1'000'000;
+      const std::int64_t remaining = std::max<std::int64_t>(0, std::int64_t{slot.timeout_ms} - elapsed_ms);
+      uv_timer_start(&slot.timer, &Impl::on_job_timer, static_cast<std::uint64_t>(remaining), 0);
+      break;
+    }
+    case InboxKind::cancel_decided:
+      if (!slot.terminal_delivered) {
+        uv_timer_stop(&slot.timer);
+        deliver(slot, JobState::canceled);
+      }
+      break;
+    case InboxKind::finished: {
+      slot.worker_done = true;
+      uv_timer_stop(&slot.timer);
+      if (!slot.terminal_delivered) {
+        switch (slot.stop.load(std::memory_order_acquire)) {
+          case StopReason::canceled: deliver(slot, JobState::canceled); break;
+          case StopReason::timed_out: deliver(slot, JobState::timed_out); break;
+          case StopReason::none:
+            deliver(slot, slot.handler_succeeded ? JobState::succeeded : JobState::failed);
+            break;
+        }
+      }
+      retire(event.slot);
+      break;
+    }
+  }
+}
+
+void Runtime::Impl::on_job_timer(uv_timer_t* handle) {
+  JobSlot& slot = *static_cast<JobSlot*>(handle->data);
+  auto* self = static_cast<Impl*>(slot.runtime);
+  if (slot.terminal_delivered) return;
+  auto expected = StopReason::none;
+  if (!slot.stop.compare_exchange_strong(expected, StopReason::timed_out, std::memory_order_acq_rel)) return;
+  self->log_.write(LogLevel::warn, "job timed out", {{"job", slot.id_view()}});
+  self->deliver(slot, JobState::timed_out);
+  std::lock_guard lock(self->cancel_mutex_);
+  self->cancel_requested_.notify_all();
+}
+
+void Runtime::Impl::deliver(JobSlot& slot, JobState state) noexcept {
+  const bool terminal = is_terminal(state);
+  JobStatusView status{};
+  status.id = slot.id_view();
+  status.type = handler_names_[slot.handler];
+  status.state = state;
+  status.ts_ms = port::wall_ms();
+  if (state == JobState::succeeded) status.result_json = std::string_view(slot.result, slot.result_length);
+  if (state == JobState::failed) {
+    status.error_code = slot.error.code;
+    status.error_message = slot.error.message_view();
+    status.exit_code = slot.error.exit_code;
+  }
+  if (terminal) {
+    slot.terminal_delivered = true;
+    slot.terminal_state = state;
+    slot.state.store(state, std::memory_order_release);
+    metrics_.add(builtin_.jobs_by_state[static_cast<std::size_t>(state)]);
+    if (slot.ran) {
+      // A job canceled or timed out while its handler runs ends now; the
+      // worker's finish time is not ours to read before it reports.
+      const std::int64_t end = slot.worker_done ? slot.finished_ns : port::monotonic_ns();
+      metrics_.observe(builtin_.job_duration, static_cast<double>(end - slot.started_ns) / 1e9);
+    }
+    if (log_.enabled(LogLevel::debug)) log_.write(LogLevel::debug, "job ended", {{"job", status.id}, {"state", to_string(state)}});
+  }
+  for (StatusSink* sink : status_sinks_) sink->on_status(status);
+}
+
+void Runtime::Impl::retire(std::uint32_t index) noexcept {
+  JobSlot& slot = slots_[index];
+  std::lock_guard lock(table_mutex_);
+  finished_ids_->remember(slot.id_view(), slot.id_hash, slot.terminal_state, port::monotonic_ms());
+  slot.in_use = false;
+  slot.terminal_delivered = false;
+  slot.ran = false;
+  slot.worker_done = false;
+  ++slot.generation;
+  (void)free_slots_->try_push(index);
+  if (--in_flight_ == 0) all_finished_.notify_all();
+}
+
+void Runtime::Impl::shutdown(bool drain, std::chrono::milliseconds timeout) noexcept {
+  if (!started_ || shutdown_requested_.exchange(true)) return;
+  {
+    std::lock_guard lock(table_mutex_);
+    accepting_ = false;
+    shutdown_drain_ = drain;
+    shutdown_timeout_ = timeout;
+  }
+  log_.write(LogLevel::info, drain ? "shutdown: draining jobs" : "shutdown: canceling jobs");
+  uv_async_send(&wake_);
+}
+
+void Runtime::Impl::begin_shutdown() noexcept {
+  shutdown_begun_ = true;
+  for (Component* component : components_) component->on_drain();
+  bool drain = false;
+  std::chrono::milliseconds timeout{0};
+  {
+    std::lock_guard lock(table_mutex_);
+    drain = shutdown_drain_;
+    timeout = shutdown_timeout_;
+  }
+  if (drain && timeout.count() > 0) {
+    uv_timer_start(&drain_timer_, &Impl::on_drain_timer, static_cast<std::uint64_t>(timeout.count()), 0);
+  } else {
+    cancel_all();
+  }
+  finish_if_done();
+}
+
+void Runtime::Impl::on_drain_timer(uv_timer_t* handle) {
+  auto* self = static_cast<Impl*>(handle->data);
+  self->log_.write(LogLevel::warn, "shutdown: drain timeout, canceling the remaining jobs");
+  self->cancel_all();
+}
+
+void Runtime::Impl::cancel_all() noexcept {
+  std::lock_guard lock(table_mutex_);
+  for (std::uint32_t i = 0; i < slot_count_; ++i) {
+    if (slots_[i].in_use) cancel_slot_locked(i);
+  }
+}
+
+void Runtime::Impl::finish_if_done() noexcept {
+  if (!shutdown_begun_ || stopped_) return;
+  {
+    std::lock_guard lock(table_mutex_);
+    if (in_flight_ != 0) return;
+  }
+  stopped_ = true;
+  uv_timer_stop(&drain_timer_);
+  stop_workers();
+  log_.write(LogLevel::info, "runtime stopped");
+  flush_logs_and_events();
+  // Components publish their last words (offline presence) and close their
+  // handles; the loop ends when every handle is closed.
+  for (Component* component : components_) component->on_stop();
+  close_loop_handles();
+}
+
+void Runtime::Impl::close_loop_handles() noexcept {
+  auto close = [](auto* handle) {
+    auto* h = reinterpret_cast<uv_handle_t*>(handle);
+    if (!uv_is_closing(h)) uv_close(h, nullptr);
+  };
+  close(&wake_);
+  close(&flush_timer_);
+  close(&drain_timer_);
+  for (std::uint32_t i = 0; i < slot_count_; ++i) close(&slots_[i].timer);
+}
+
+void Runtime::Impl::on_flush_timer(uv_timer_t* handle) { static_cast<Impl*>(handle->data)->flush_logs_and_events(); }
+
+namespace {
+class LogFanout final : public LogSink {
+ public:
+  explicit LogFanout(const std::vector<LogSink*>& sinks) : sinks_(sinks) {}
+  void write(const LogRecord& record) noexcept override {
+    for (LogSink* sink : sinks_) sink->write(record);
+  }
+
+ private:
+  const std::vector<LogSink*>& sinks_;
+};
+
+class EventFanout final : public EventSink {
+ public:
+  explicit EventFanout(const std::vector<EventSink*>& sinks) : sinks_(sinks) {}
+  void on_event(const EventView& event) noexcept override {
+    for (EventSink* sink : sinks_) sink->on_event(event);
+  }
+
+ private:
+  const std::vector<EventSink*>& sinks_;
+};
+}  // namespace
+
+void Runtime::Impl::flush_logs_and_events() noexcept {
+  LogFanout logs(log_sinks_);
+  log_.drain(logs);
+  EventFanout events(event_sinks_);
+  events_->drain(events);
+}
+
+void Runtime::Impl::refresh_metrics() noexcept {
+  std::uint32_t running = 0;
+  {
+    std::lock_guard lock(table_mutex_);
+    for (std::uint32_t i = 0; i < slot_count_; ++i) {
+      if (slots_[i].in_use && slots_[i].state.load(std::memory_order_relaxed) == JobState::running) ++running;
+    }
+  }
+  metrics_.set(builtin_.jobs_running, running);
+  metrics_.set(builtin_.queue_depth, static_cast<double>(work_->size()));
+  metrics_.set(builtin_.queue_high_water, static_cast<double>(work_->high_water()));
+  metrics_.set(builtin_.log_dropped, static_cast<double>(log_.dropped_total()));
+  metrics_.set(builtin_.log_written, static_cast<double>(log_.written_total()));
+  metrics_.set(builtin_.events_dropped, static_cast<double>(events_->dropped_total()));
+  metrics_.set(builtin_.metrics_refused, static_cast<double>(metrics_.refused_total()));
+  metrics_.set(builtin_.results_too_large, static_cast<double>(results_too_large_.load()));
+  std::size_t arena_high = 0;
+  for (std::size_t i = 0; i <= workers_count_; ++i) arena_high = std::max(arena_high, arenas_[i].high_water());
+  metrics_.set(builtin_.json_arena_high_water, static_cast<double>(arena_high));
+
+  const std::int64_t now = port::monotonic_ns();
+  const std::uint64_t busy = busy_ns_.load(std::memory_order_relaxed);
+  const double wall = static_cast<double>(now - last_refresh_ns_) * workers_count_;
+  if (wall > 0) metrics_.set(builtin_.worker_utilization, std::min(1.0, static_cast<double>(busy - last_busy_ns_) / wall));
+  last_refresh_ns_ = now;
+  last_busy_ns_ = busy;
+}
+
+}  // namespace edgerun

@@ -1,0 +1,156 @@
+#pragma once
+// Runtime::Impl: the state behind the public Runtime and the split of work
+// between threads.
+//
+// Locks, always taken in this order: table_mutex_ (admission, cancel, lookup,
+// retire), then the work queue's and the inbox's own mutexes. Workers take
+// only the last two. The loop is the only thread that delivers statuses, runs
+// timers and retires slots.
+
+#include <uv.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "edgerun/json_arena.hpp"
+#include "edgerun/ring_queue.hpp"
+#include "edgerun/runtime.hpp"
+#include "edgerun/stderr_log_sink.hpp"
+#include "event_ring.hpp"
+#include "finished_ids.hpp"
+#include "job_slot.hpp"
+#include "work_queue.hpp"
+
+namespace edgerun {
+
+class Runtime::Impl {
+ public:
+  explicit Impl(const RuntimeConfig& config);
+  ~Impl();
+
+  // --- set-up (before start) ---
+  Status register_handler(std::string_view type, Handler handler);
+  Status start();
+  Status run();
+
+  // --- any thread ---
+  SubmitResult submit_json(std::string_view payload) noexcept;
+  SubmitResult submit(const JobRequest& request) noexcept;
+  bool cancel(std::string_view id) noexcept;
+  std::optional<JobState> job_state(std::string_view id) const noexcept;
+  bool wait_until_all_jobs_finished(std::chrono::milliseconds timeout) const noexcept;
+  void shutdown(bool drain, std::chrono::milliseconds timeout) noexcept;
+
+  // --- loop thread ---
+  void refresh_metrics() noexcept;
+
+  struct BuiltinMetrics {
+    std::array<MetricId, kJobStateCount> jobs_by_state;
+    std::array<MetricId, kRejectionCodeCount> rejected_by_reason;
+    MetricId queue_depth, queue_capacity, queue_high_water, jobs_running, workers, worker_utilization;
+    MetricId job_duration, log_dropped, log_written, events_dropped, metrics_refused, json_arena_high_water;
+    MetricId results_too_large;
+  };
+
+  RuntimeConfig config_;
+  uv_loop_t loop_{};
+  std::uint32_t workers_count_ = 0;
+  std::uint32_t slot_count_ = 0;
+  LogRing log_;
+  Metrics metrics_;
+  BuiltinMetrics builtin_{};
+  StderrLogSink stderr_sink_;
+
+  std::vector<std::string> handler_names_;
+  std::vector<Handler> handlers_;
+  std::vector<StatusSink*> status_sinks_;
+  std::vector<LogSink*> log_sinks_;
+  std::vector<EventSink*> event_sinks_;
+  std::vector<Component*> components_;
+
+ private:
+  friend class WorkerJobContext;
+  struct ArenaSlab;
+
+  // Admission (table lock held).
+  SubmitResult reject(std::string_view id, ErrorCode code, std::string_view message) noexcept;
+  SubmitResult admit_locked(std::string_view id, std::string_view type, const cJSON* params,
+                            std::optional<std::uint32_t> timeout_ms) noexcept;
+  detail::JobSlot* find_in_flight_locked(std::string_view id, std::uint64_t hash) const noexcept;
+  void cancel_slot_locked(std::uint32_t index) noexcept;
+  void push_inbox(std::uint32_t slot, std::uint32_t generation, detail::InboxKind kind) noexcept;
+
+  // Workers.
+  void worker_main(std::uint32_t worker) noexcept;
+  void run_job(detail::JobSlot& slot, JsonArena& arena) noexcept;
+
+  // Loop.
+  static void on_wake(uv_async_t* handle);
+  static void on_job_timer(uv_timer_t* handle);
+  static void on_flush_timer(uv_timer_t* handle);
+  static void on_drain_timer(uv_timer_t* handle);
+  void process_inbox() noexcept;
+  void handle_event(const detail::InboxEvent& event) noexcept;
+  void deliver(detail::JobSlot& slot, JobState state) noexcept;
+  void retire(std::uint32_t index) noexcept;
+  void begin_shutdown() noexcept;
+  void cancel_all() noexcept;
+  void finish_if_done() noexcept;
+  void flush_logs_and_events() noexcept;
+  void close_loop_handles() noexcept;
+  void stop_workers() noexcept;
+  bool on_loop_thread() const noexcept { return std::this_thread::get_id() == loop_thread_; }
+
+  // Memory allocated once by start().
+  std::unique_ptr<detail::JobSlot[]> slots_;
+  std::unique_ptr<char[]> slot_buffers_;
+  std::unique_ptr<std::byte[]> arena_memory_;
+  std::unique_ptr<JsonArena[]> arenas_;  // [0] admission, [1..workers] workers
+  std::unique_ptr<detail::WorkQueue> work_;
+  std::unique_ptr<OwnedRingQueue<std::uint32_t>> free_slots_;
+  std::unique_ptr<OwnedRingQueue<detail::InboxEvent>> inbox_;
+  std::unique_ptr<detail::FinishedIds> finished_ids_;
+  std::unique_ptr<detail::EventRing> events_;
+  std::vector<std::thread> workers_;
+  std::size_t result_buffer_bytes_ = 0;
+
+  mutable std::mutex table_mutex_;
+  mutable std::condition_variable all_finished_;
+  std::uint32_t in_flight_ = 0;  // table lock
+  bool accepting_ = false;       // table lock
+
+  std::mutex inbox_mutex_;
+  std::atomic<std::uint64_t> inbox_refused_{0};
+
+  // Cancellation wakes handlers that wait in wait_for_cancel().
+  std::mutex cancel_mutex_;
+  std::condition_variable cancel_requested_;
+
+  std::atomic<std::uint64_t> busy_ns_{0};
+  std::atomic<std::uint64_t> results_too_large_{0};
+  std::int64_t last_refresh_ns_ = 0;
+  std::uint64_t last_busy_ns_ = 0;
+
+  uv_async_t wake_{};
+  uv_timer_t flush_timer_{};
+  uv_timer_t drain_timer_{};
+  std::thread::id loop_thread_;
+  bool started_ = false;
+  bool loop_open_ = false;
+  bool ran_ = false;
+  bool processing_inbox_ = false;
+
+  // Shutdown request (any thread) and its progress (loop).
+  std::atomic<bool> shutdown_requested_{false};
+  bool shutdown_drain_ = true;
+  std::chrono::milliseconds shutdown_timeout_{0};
+  bool shutdown_begun_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace edgerun

@@ -1,0 +1,136 @@
+#pragma once
+// A Runtime running its loop on a thread of its own, and a status sink that
+// records every status so tests can wait for one with a bounded timeout.
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "edgerun/runtime.hpp"
+
+namespace edgerun::test {
+
+using namespace std::chrono_literals;
+
+struct RecordedStatus {
+  std::string id;
+  JobState state;
+  std::string result;
+  std::optional<ErrorCode> error;
+  std::string message;
+  std::optional<int> exit_code;
+};
+
+class StatusRecorder final : public StatusSink {
+ public:
+  void on_status(const JobStatusView& s) noexcept override {
+    {
+      std::lock_guard lock(mutex_);
+      statuses_.push_back({std::string(s.id), s.state, std::string(s.result_json), s.error_code,
+                           std::string(s.error_message), s.exit_code});
+    }
+    changed_.notify_all();
+  }
+
+  // The terminal status of `id`, waiting up to `timeout` for it.
+  std::optional<RecordedStatus> wait_terminal(const std::string& id, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock lock(mutex_);
+    std::optional<RecordedStatus> found;
+    changed_.wait_for(lock, timeout, [&] {
+      for (const auto& s : statuses_) {
+        if (s.id == id && is_terminal(s.state)) {
+          found = s;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+  // Waits until `id` reached `state` (terminal or not).
+  bool wait_state(const std::string& id, JobState state, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] {
+      for (const auto& s : statuses_) {
+        if (s.id == id && s.state == state) return true;
+      }
+      return false;
+    });
+  }
+
+  std::vector<JobState> states_of(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    std::vector<JobState> states;
+    for (const auto& s : statuses_) {
+      if (s.id == id) states.push_back(s.state);
+    }
+    return states;
+  }
+
+  std::vector<RecordedStatus> all() {
+    std::lock_guard lock(mutex_);
+    return statuses_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<RecordedStatus> statuses_;
+};
+
+inline RuntimeConfig small_config() {
+  RuntimeConfig config;
+  config.workers = 2;
+  config.queue_capacity = 8;
+  config.log_to_stderr = false;
+  config.default_timeout_ms = 10000;
+  return config;
+}
+
+// Owns a Runtime and the thread that runs its loop.
+class RunningRuntime {
+ public:
+  explicit RunningRuntime(const RuntimeConfig& config = small_config()) : runtime(config) {
+    runtime.add_status_sink(recorder);
+  }
+  ~RunningRuntime() { stop(); }
+
+  // Call after registering handlers.
+  ::testing::AssertionResult start() {
+    if (Status started = runtime.start(); !started) return ::testing::AssertionFailure() << started.message();
+    loop_ = std::thread([this] { run_status_ = runtime.run(); });
+    return ::testing::AssertionSuccess();
+  }
+
+  void stop(bool drain = false, std::chrono::milliseconds timeout = 0ms) {
+    if (!loop_.joinable()) return;
+    runtime.shutdown(drain, timeout);
+    loop_.join();
+  }
+
+  // Joins a loop that was told to shut down elsewhere.
+  void join() {
+    if (loop_.joinable()) loop_.join();
+  }
+
+  SubmitResult submit(const std::string& id, const std::string& type, const std::string& params = "",
+                      std::optional<std::uint32_t> timeout_ms = std::nullopt) {
+    return runtime.submit(JobRequest{id, type, params, timeout_ms});
+  }
+
+  Runtime runtime;
+  StatusRecorder recorder;
+
+ private:
+  std::thread loop_;
+  Status run_status_;
+};
+
+}  // namespace edgerun::test

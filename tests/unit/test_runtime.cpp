@@ -1,0 +1,529 @@
+// The job lifecycle of PROTOCOL.md through the Runtime API, with a real loop
+// and real worker threads.
+#include <cjson/cJSON.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+
+#include "edgerun/port/thread.hpp"
+#include "runtime_harness.hpp"
+
+namespace edgerun::test {
+namespace {
+
+// Holds handlers until opened; a held handler also ends on cancellation.
+class Gate {
+ public:
+  void open() {
+    {
+      std::lock_guard lock(mutex_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  // Waits until open or canceled; returns true if opened.
+  bool pass(JobContext& job) {
+    entered_.fetch_add(1);
+    std::unique_lock lock(mutex_);
+    while (!open_) {
+      if (job.cancel_requested()) return false;
+      cv_.wait_for(lock, 5ms);
+    }
+    return true;
+  }
+  bool wait_entered(int count, std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (entered_.load() < count) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  std::atomic<int> entered_{0};
+};
+
+HandlerResult echo(JobContext& job) {
+  return HandlerResult::success(cJSON_Duplicate(job.params(), true));
+}
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(rt.runtime.register_handler("echo", echo).ok());
+    ASSERT_TRUE(rt.runtime.register_handler("gated", [this](JobContext& job) {
+      if (!gate.pass(job)) return HandlerResult::failure("stopped");
+      return HandlerResult::success();
+    }).ok());
+  }
+  void TearDown() override {
+    gate.open();
+    // Every pool is back to empty: no job left in flight.
+    EXPECT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  }
+
+  Gate gate;
+  RunningRuntime rt;
+};
+
+TEST_F(RuntimeTest, EchoJobPassesQueuedRunningSucceededWithItsResult) {
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.submit("job-1", "echo", R"({"msg":"hi","n":3})").accepted);
+  auto done = rt.recorder.wait_terminal("job-1");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->state, JobState::succeeded);
+  EXPECT_EQ(done->result, R"({"msg":"hi","n":3})");
+  EXPECT_EQ(rt.recorder.states_of("job-1"),
+            (std::vector<JobState>{JobState::queued, JobState::running, JobState::succeeded}));
+  EXPECT_EQ(rt.runtime.job_state("job-1"), JobState::succeeded);
+}
+
+TEST_F(RuntimeTest, SubmitJsonDecodesTheProtocolPayload) {
+  ASSERT_TRUE(rt.start());
+  const SubmitResult r =
+      rt.runtime.submit_json(R"({"v":1,"id":"job-42","type":"echo","params":{"msg":"hi"},"timeout_ms":5000})");
+  ASSERT_TRUE(r.accepted) << r.message_view();
+  auto done = rt.recorder.wait_terminal("job-42");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->result, R"({"msg":"hi"})");
+}
+
+TEST_F(RuntimeTest, MissingParamsDefaultToAnEmptyObject) {
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.runtime.submit_json(R"({"id":"p","type":"echo"})").accepted);
+  auto done = rt.recorder.wait_terminal("p");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->result, "{}");
+}
+
+TEST_F(RuntimeTest, EveryRejectionCodeIsReturnedAndCounted) {
+  RuntimeConfig config = small_config();
+  ASSERT_TRUE(rt.start());
+  struct Case {
+    std::string payload;
+    ErrorCode code;
+    std::string id;
+  };
+  const std::vector<Case> cases = {
+      {"{not json", ErrorCode::bad_json, ""},
+      {R"({"type":"echo"})", ErrorCode::bad_request, ""},
+      {R"({"id":"a/b","type":"echo"})", ErrorCode::bad_request, ""},
+      {R"({"id":"r1"})", ErrorCode::bad_request, "r1"},
+      {R"({"id":"r2","type":"echo","params":[1]})", ErrorCode::bad_request, "r2"},
+      {R"({"id":"r3","type":"echo","timeout_ms":-5})", ErrorCode::bad_request, "r3"},
+      {R"({"id":"r4","type":"nope"})", ErrorCode::unknown_type, "r4"},
+      {R"({"v":2,"id":"r5","type":"echo"})", ErrorCode::bad_version, "r5"},
+      {R"({"id":"r6","type":"echo","params":{"pad":")" + std::string(config.max_payload_bytes, 'x') + R"("}})",
+       ErrorCode::too_large, "r6"},
+  };
+  for (const Case& c : cases) {
+    const SubmitResult r = rt.runtime.submit_json(c.payload);
+    EXPECT_FALSE(r.accepted) << c.payload;
+    EXPECT_EQ(r.rejection, c.code) << c.payload << " -> " << r.message_view();
+    EXPECT_EQ(r.id_view(), c.id) << c.payload;
+    EXPECT_FALSE(r.message_view().empty());
+  }
+  auto& m = rt.runtime.metrics();
+  EXPECT_EQ(m.value(m.find("edgerun_jobs_rejected_total", {{"reason", "bad_request"}})), 5);
+  EXPECT_EQ(m.value(m.find("edgerun_jobs_rejected_total", {{"reason", "unknown_type"}})), 1);
+  EXPECT_EQ(m.value(m.find("edgerun_jobs_total", {{"state", "rejected"}})), static_cast<double>(cases.size()));
+  // A rejected job was never queued: no status was delivered for it.
+  EXPECT_TRUE(rt.recorder.states_of("r4").empty());
+}
+
+TEST_F(RuntimeTest, DuplicateIdsAreRejectedInFlightAndAfterFinishing) {
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.submit("held", "gated").accepted);
+  EXPECT_EQ(rt.submit("held", "echo").rejection, ErrorCode::duplicate);
+  ASSERT_TRUE(rt.submit("quick", "echo").accepted);
+  ASSERT_TRUE(rt.recorder.wait_terminal("quick"));
+  ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(0ms) == false);  // "held" still runs
+  // Wait until "quick" is retired, then it is remembered as finished.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (rt.submit("quick", "echo").rejection != ErrorCode::duplicate) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+  }
+  gate.open();
+  ASSERT_TRUE(rt.recorder.wait_terminal("held"));
+  ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  EXPECT_EQ(rt.submit("held", "echo").rejection, ErrorCode::duplicate);
+}
+
+TEST_F(RuntimeTest, QueueFullWhenWorkersAndQueueAreTaken) {
+  ASSERT_TRUE(rt.start());
+  const RuntimeConfig config = small_config();
+  const int capacity = static_cast<int>(config.workers + config.queue_capacity);
+  for (int i = 0; i < static_cast<int>(config.workers); ++i) {
+    ASSERT_TRUE(rt.submit("w" + std::to_string(i), "gated").accepted);
+  }
+  ASSERT_TRUE(gate.wait_entered(static_cast<int>(config.workers)));
+  for (int i = static_cast<int>(config.workers); i < capacity; ++i) {
+    ASSERT_TRUE(rt.submit("w" + std::to_string(i), "gated").accepted) << i;
+  }
+  const SubmitResult refused = rt.submit("one-too-many", "echo");
+  EXPECT_EQ(refused.rejection, ErrorCode::queue_full);
+  EXPECT_EQ(refused.id_view(), "one-too-many");
+  gate.open();
+  for (int i = 0; i < capacity; ++i) {
+    auto done = rt.recorder.wait_terminal("w" + std::to_string(i));
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->state, JobState::succeeded);
+  }
+  auto& m = rt.runtime.metrics();
+  EXPECT_EQ(m.value(m.find("edgerun_jobs_rejected_total", {{"reason", "queue_full"}})), 1);
+}
+
+TEST_F(RuntimeTest, HandlerErrorAndExceptionFailTheJobButNotTheWorker) {
+  ASSERT_TRUE(rt.runtime.register_handler("fails", [](JobContext&) {
+    return HandlerResult::failure("disk is full");
+  }).ok());
+  ASSERT_TRUE(rt.runtime.register_handler("throws", [](JobContext&) -> HandlerResult {
+    throw std::runtime_error("boom");
+  }).ok());
+  ASSERT_TRUE(rt.runtime.register_handler("throws-int", [](JobContext&) -> HandlerResult { throw 42; }).ok());
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.submit("f", "fails").accepted);
+  ASSERT_TRUE(rt.submit("t", "throws").accepted);
+  ASSERT_TRUE(rt.submit("ti", "throws-int").accepted);
+  auto f = rt.recorder.wait_terminal("f");
+  auto t = rt.recorder.wait_terminal("t");
+  auto ti = rt.recorder.wait_terminal("ti");
+  ASSERT_TRUE(f && t && ti);
+  EXPECT_EQ(f->state, JobState::failed);
+  EXPECT_EQ(f->error, ErrorCode::handler_error);
+  EXPECT_EQ(f->message, "disk is full");
+  EXPECT_EQ(t->state, JobState::failed);
+  EXPECT_EQ(t->message, "boom");
+  EXPECT_EQ(ti->error, ErrorCode::handler_error);
+  // Both workers still take jobs.
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(rt.submit("after" + std::to_string(i), "echo").accepted);
+  for (int i = 0; i < 4; ++i) {
+    auto done = rt.recorder.wait_terminal("after" + std::to_string(i));
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->state, JobState::succeeded);
+  }
+}
+
+TEST_F(RuntimeTest, ExitStatusFailureCarriesTheExitCode) {
+  ASSERT_TRUE(rt.runtime.register_handler("exits", [](JobContext&) {
+    return HandlerResult::failure("exited with 3", ErrorCode::exit_status, 3);
+  }).ok());
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.submit("e", "exits").accepted);
+  auto done = rt.recorder.wait_terminal("e");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->error, ErrorCode::exit_status);
+  EXPECT_EQ(done->exit_code, 3);
+}
+
+TEST_F(RuntimeTest, TimeoutEndsTheJobAndTheHandlerSeesCancellation) {
+  std::atomic<bool> saw_cancel{false};
+  ASSERT_TRUE(rt.runtime.register_handler("slow", [&](JobContext& job) {
+    saw_cancel = job.wait_for_cancel(30s);
+    return HandlerResult::success();
+  }).ok());
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.submit("slow-1", "slow", "", 50).accepted);
+  auto done = rt.recorder.wait_terminal("slow-1");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->state, JobState::timed_out);
+  ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  EXPECT_TRUE(saw_cancel);
+  // The handler returned success after the deadline: still exactly one
+  // terminal status, timed_out.
+  EXPECT_EQ(rt.recorder.states_of("slow-1"),
+            (std::vector<JobState>{JobState::queued, JobState::running, JobState::timed_out}));
+  EXPECT_EQ(rt.runtime.job_state("slow-1"), JobState::timed_out);
+}
+
+TEST_F(RuntimeTest, DefaultTimeoutAppliesWhenTheJobGivesNone) {
+  RuntimeConfig config = small_config();
+  config.default_timeout_ms = 30;
+  RunningRuntime local(config);
+  ASSERT_TRUE(local.runtime.register_handler("slow", [](JobContext& job) {
+    job.wait_for_cancel(30s);
+    return HandlerResult::success();
+  }).ok());
+  ASSERT_TRUE(local.start());
+  ASSERT_TRUE(local.submit("d", "slow").accepted);
+  auto done = local.recorder.wait_terminal("d");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->state, JobState::timed_out);
+}
+
+TEST_F(RuntimeTest, CancelAQueuedJobRemovesItBeforeItRuns) {
+  std::atomic<int> ran{0};
+  ASSERT_TRUE(rt.runtime.register_handler("count", [&](JobContext&) {
+    ++ran;
+    return HandlerResult::success();
+  }).ok());
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.submit("b0", "gated").accepted);
+  ASSERT_TRUE(rt.submit("b1", "gated").accepted);
+  ASSERT_TRUE(gate.wait_entered(2));
+  ASSERT_TRUE(rt.submit("victim", "count").accepted);
+  ASSERT_TRUE(rt.recorder.wait_state("victim", JobState::queued));
+  EXPECT_EQ(rt.runtime.job_state("victim"), JobState::queued);
+  EXPECT_TRUE(rt.runtime.cancel("victim"));
+  auto done = rt.recorder.wait_terminal("victim");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->state, JobState::canceled);
+  gate.open();
+  ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  EXPECT_EQ(ran.load(), 0);
+  EXPECT_EQ(rt.recorder.states_of("victim"), (std::vector<JobState>{JobState::queued, JobState::canceled}));
+}
+
+TEST_F(RuntimeTest, CancelARunningJobSignalsItsHandler) {
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.submit("r", "gated").accepted);
+  ASSERT_TRUE(gate.wait_entered(1));
+  ASSERT_TRUE(rt.recorder.wait_state("r", JobState::running));
+  EXPECT_EQ(rt.runtime.job_state("r"), JobState::running);
+  EXPECT_TRUE(rt.runtime.cancel("r"));
+  auto done = rt.recorder.wait_terminal("r");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->state, JobState::canceled);
+  // The gated handler returns only because it saw the request.
+  EXPECT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  EXPECT_EQ(rt.recorder.states_of("r"),
+            (std::vector<JobState>{JobState::queued, JobState::running, JobState::canceled}));
+}
+
+TEST_F(RuntimeTest, CancelOfUnknownOrFinishedIdChangesNothing) {
+  ASSERT_TRUE(rt.start());
+  EXPECT_FALSE(rt.runtime.cancel("never-submitted"));
+  ASSERT_TRUE(rt.submit("done", "echo").accepted);
+  ASSERT_TRUE(rt.recorder.wait_terminal("done"));
+  ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  EXPECT_FALSE(rt.runtime.cancel("done"));
+  EXPECT_EQ(rt.runtime.job_state("done"), JobState::succeeded);
+  EXPECT_EQ(rt.recorder.states_of("done").size(), 3u);
+  EXPECT_FALSE(rt.runtime.job_state("never-submitted").has_value());
+}
+
+TEST_F(RuntimeTest, ResultLargerThanTheLimitFailsResultTooLarge) {
+  RuntimeConfig config = small_config();
+  config.max_result_bytes = 100;
+  RunningRuntime local(config);
+  ASSERT_TRUE(local.runtime.register_handler("big", [](JobContext&) {
+    cJSON* result = cJSON_CreateObject();
+    cJSON_AddStringToObject(result, "data", std::string(200, 'x').c_str());
+    return HandlerResult::success(result);
+  }).ok());
+  ASSERT_TRUE(local.start());
+  ASSERT_TRUE(local.submit("big-1", "big").accepted);
+  auto done = local.recorder.wait_terminal("big-1");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->state, JobState::failed);
+  EXPECT_EQ(done->error, ErrorCode::result_too_large);
+}
+
+TEST_F(RuntimeTest, WorkersAreNamedAndEveryWorkerRunsJobs) {
+  std::mutex mutex;
+  std::set<std::string> names;
+  ASSERT_TRUE(rt.runtime.register_handler("name", [&](JobContext&) {
+    std::array<char, 16> name{};
+    port::current_thread_name(name);
+    {
+      std::lock_guard lock(mutex);
+      names.insert(name.data());
+    }
+    return HandlerResult::success();
+  }).ok());
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.submit("g0", "gated").accepted);
+  ASSERT_TRUE(rt.submit("g1", "gated").accepted);
+  ASSERT_TRUE(gate.wait_entered(2));  // both workers busy: w0 and w1 exist
+  gate.open();
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(rt.submit("n" + std::to_string(i), "name").accepted);
+  ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  for (const std::string& name : names) EXPECT_TRUE(name == "edgerun-w0" || name == "edgerun-w1") << name;
+  EXPECT_FALSE(names.empty());
+}
+
+TEST_F(RuntimeTest, ShutdownWithDrainFinishesQueuedJobsAndRejectsNewOnes) {
+  ASSERT_TRUE(rt.start());
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(rt.submit("d" + std::to_string(i), "gated").accepted);
+  ASSERT_TRUE(gate.wait_entered(2));
+  rt.runtime.shutdown(true, 30s);
+  const SubmitResult late = rt.submit("late", "echo");
+  EXPECT_EQ(late.rejection, ErrorCode::shutting_down);
+  gate.open();
+  rt.join();
+  for (int i = 0; i < 6; ++i) {
+    auto done = rt.recorder.wait_terminal("d" + std::to_string(i), 0ms);
+    ASSERT_TRUE(done) << i;
+    EXPECT_EQ(done->state, JobState::succeeded);
+  }
+}
+
+TEST_F(RuntimeTest, ShutdownDrainTimeoutCancelsWhatIsLeft) {
+  ASSERT_TRUE(rt.start());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(rt.submit("s" + std::to_string(i), "gated").accepted);
+  ASSERT_TRUE(gate.wait_entered(2));
+  rt.runtime.shutdown(true, 50ms);
+  rt.join();  // returns only because the drain timeout canceled the jobs
+  for (int i = 0; i < 4; ++i) {
+    auto done = rt.recorder.wait_terminal("s" + std::to_string(i), 0ms);
+    ASSERT_TRUE(done) << i;
+    EXPECT_EQ(done->state, JobState::canceled);
+  }
+}
+
+TEST_F(RuntimeTest, ShutdownWithoutDrainCancelsQueuedAndRunningJobs) {
+  ASSERT_TRUE(rt.start());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(rt.submit("c" + std::to_string(i), "gated").accepted);
+  ASSERT_TRUE(gate.wait_entered(2));
+  rt.stop(false);
+  for (int i = 0; i < 5; ++i) {
+    auto done = rt.recorder.wait_terminal("c" + std::to_string(i), 0ms);
+    ASSERT_TRUE(done) << i;
+    EXPECT_EQ(done->state, JobState::canceled);
+  }
+}
+
+TEST_F(RuntimeTest, WaitUntilAllJobsFinishedTimesOutWhileAJobRuns) {
+  ASSERT_TRUE(rt.start());
+  EXPECT_TRUE(rt.runtime.wait_until_all_jobs_finished(0ms));
+  ASSERT_TRUE(rt.submit("w", "gated").accepted);
+  EXPECT_FALSE(rt.runtime.wait_until_all_jobs_finished(20ms));
+  gate.open();
+  EXPECT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+}
+
+TEST_F(RuntimeTest, RegistrationIsCheckedAndClosedAfterStart) {
+  EXPECT_FALSE(rt.runtime.register_handler("echo", echo).ok());       // twice
+  EXPECT_FALSE(rt.runtime.register_handler("bad/name", echo).ok());   // not an id
+  EXPECT_FALSE(rt.runtime.register_handler("empty", Handler{}).ok());
+  ASSERT_TRUE(rt.start());
+  const Status late = rt.runtime.register_handler("late", echo);
+  EXPECT_FALSE(late.ok());
+  EXPECT_NE(std::string(late.message()).find("before start"), std::string::npos);
+  ASSERT_EQ(rt.runtime.handler_count(), 2u);
+  EXPECT_EQ(rt.runtime.handler_name(0), "echo");
+}
+
+TEST_F(RuntimeTest, InvalidConfigStopsStartWithTheFieldNamed) {
+  RuntimeConfig config = small_config();
+  config.queue_capacity = 0;
+  Runtime bad(config);
+  const Status started = bad.start();
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(std::string(started.message()).find("queue_capacity"), std::string::npos);
+}
+
+// --- logs, events and metrics from handlers ---
+
+class RecordingLogSink final : public LogSink {
+ public:
+  void write(const LogRecord& record) noexcept override {
+    std::lock_guard lock(mutex);
+    std::string line = std::string(to_string(record.level)) + " " + std::string(record.message());
+    for (std::size_t i = 0; i < record.field_count(); ++i) {
+      line += " " + std::string(record.field(i).key) + "=" + std::string(record.field(i).value);
+    }
+    lines.push_back(line);
+  }
+  std::mutex mutex;
+  std::vector<std::string> lines;
+};
+
+class RecordingEventSink final : public EventSink {
+ public:
+  void on_event(const EventView& e) noexcept override {
+    std::lock_guard lock(mutex);
+    events.push_back(std::string(e.job_id) + " " + std::string(e.type) + " " + std::string(e.data_json));
+  }
+  std::mutex mutex;
+  std::vector<std::string> events;
+};
+
+TEST(RuntimeTelemetry, HandlerLogsEventsAndMetricsReachTheirSinks) {
+  RuntimeConfig config = small_config();
+  config.event_records = 2;
+  RunningRuntime rt(config);
+  RecordingLogSink logs;
+  RecordingEventSink events;
+  rt.runtime.add_log_sink(logs);
+  rt.runtime.add_event_sink(events);
+  std::atomic<int> refused{0};
+  ASSERT_TRUE(rt.runtime.register_handler("chatty", [&](JobContext& job) {
+    job.log(LogLevel::warn, "valve stuck", {{"valve", "v7"}});
+    job.log(LogLevel::debug, "below the level");
+    const MetricId id = job.metrics().counter("valve_checks_total");
+    job.metrics().add(id, 2);
+    cJSON* data = cJSON_CreateObject();
+    cJSON_AddNumberToObject(data, "pressure", 4.5);
+    if (!job.emit_event("alarm", data)) ++refused;
+    return HandlerResult::success();
+  }).ok());
+  ASSERT_TRUE(rt.start());
+  // The event ring holds 2; whether the flush ran between two jobs is up to
+  // timing, so every event is either delivered or refused, never lost.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(rt.submit("c" + std::to_string(i), "chatty").accepted);
+  ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  rt.stop(true, 1s);  // the final flush delivers what is left
+
+  {
+    std::lock_guard lock(logs.mutex);
+    int stuck = 0;
+    for (const auto& line : logs.lines) {
+      EXPECT_EQ(line.find("below the level"), std::string::npos);
+      if (line.rfind("warn valve stuck job=c", 0) == 0 && line.find("valve=v7") != std::string::npos) ++stuck;
+    }
+    EXPECT_EQ(stuck, 3);
+  }
+  {
+    std::lock_guard lock(events.mutex);
+    EXPECT_EQ(static_cast<int>(events.events.size()) + refused.load(), 3);
+    for (const auto& e : events.events) EXPECT_NE(e.find(" alarm {\"pressure\":4.5}"), std::string::npos) << e;
+  }
+  auto& m = rt.runtime.metrics();
+  EXPECT_EQ(m.value(m.find("valve_checks_total")), 6);
+  EXPECT_EQ(m.value(m.find("edgerun_jobs_total", {{"state", "succeeded"}})), 3);
+}
+
+TEST(RuntimeTelemetry, BuiltinMetricsDescribeTheRun) {
+  RunningRuntime rt;
+  ASSERT_TRUE(rt.runtime.register_handler("echo", echo).ok());
+  ASSERT_TRUE(rt.start());
+  // Two rounds of 5 (the queue holds 8), waiting between them.
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(rt.submit("m" + std::to_string(i), "echo").accepted);
+    if (i == 4) {
+      ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+    }
+  }
+  ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  rt.stop(true, 1s);
+  rt.runtime.refresh_metrics();  // the loop has ended: no other thread uses it now
+  auto& m = rt.runtime.metrics();
+  EXPECT_EQ(m.value(m.find("edgerun_jobs_total", {{"state", "succeeded"}})), 10);
+  EXPECT_EQ(m.value(m.find("edgerun_queue_depth")), 0);
+  EXPECT_EQ(m.value(m.find("edgerun_jobs_running")), 0);
+  EXPECT_EQ(m.value(m.find("edgerun_queue_capacity")), 8);
+  EXPECT_GE(m.value(m.find("edgerun_queue_high_water")), 1);
+  EXPECT_LE(m.value(m.find("edgerun_queue_high_water")), 8);
+  bool saw_histogram = false;
+  m.for_each([&](const MetricView& v) {
+    if (v.name == "edgerun_job_duration_seconds") {
+      saw_histogram = true;
+      EXPECT_EQ(v.kind, MetricKind::histogram);
+      EXPECT_EQ(v.count, 10u);
+      EXPECT_EQ(v.bucket_counts.back(), 10u);
+    }
+  });
+  EXPECT_TRUE(saw_histogram);
+  const double utilization = m.value(m.find("edgerun_worker_utilization"));
+  EXPECT_GE(utilization, 0.0);
+  EXPECT_LE(utilization, 1.0);
+}
+
+}  // namespace
+}  // namespace edgerun::test
