@@ -90,7 +90,7 @@ Runtime::Impl::~Impl() {
   }
 }
 
-Status Runtime::Impl::register_handler(std::string_view type, Handler handler) {
+Status Runtime::Impl::register_handler(std::string_view type, Handler handler, HandlerOptions options) {
   if (started_) return Status::error("handler '%.*s': register handlers before start()", static_cast<int>(type.size()), type.data());
   if (!is_valid_id(type)) {
     return Status::error("handler name '%.*s' must match [A-Za-z0-9._-]{1,64}", static_cast<int>(type.size()), type.data());
@@ -101,6 +101,7 @@ Status Runtime::Impl::register_handler(std::string_view type, Handler handler) {
   }
   handler_names_.emplace_back(type);
   handlers_.push_back(std::move(handler));
+  handler_options_.push_back(options);
   return {};
 }
 
@@ -228,7 +229,9 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   slot.id_length = static_cast<std::uint8_t>(id.size());
   slot.id_hash = hash;
   slot.handler = static_cast<std::uint16_t>(handler - handler_names_.begin());
-  slot.timeout_ms = timeout_ms.value_or(config_.default_timeout_ms);
+  const std::uint32_t type_limit = handler_options_[slot.handler].timeout_ms;
+  slot.timeout_ms = timeout_ms.value_or(type_limit != 0 ? type_limit : config_.default_timeout_ms);
+  if (type_limit != 0 && slot.timeout_ms > type_limit) slot.timeout_ms = type_limit;
   slot.result_length = 0;
   slot.handler_succeeded = false;
   slot.started_ns = slot.finished_ns = 0;
@@ -342,8 +345,8 @@ void Runtime::Impl::push_inbox(std::uint32_t slot, std::uint32_t generation, Inb
 
 Runtime::Runtime(const RuntimeConfig& config) : impl_(std::make_unique<Impl>(config)) {}
 Runtime::~Runtime() = default;
-Status Runtime::register_handler(std::string_view type, Handler handler) {
-  return impl_->register_handler(type, std::move(handler));
+Status Runtime::register_handler(std::string_view type, Handler handler, HandlerOptions options) {
+  return impl_->register_handler(type, std::move(handler), options);
 }
 void Runtime::add_status_sink(StatusSink& sink) { impl_->status_sinks_.push_back(&sink); }
 void Runtime::add_log_sink(LogSink& sink) { impl_->log_sinks_.push_back(&sink); }
@@ -361,6 +364,7 @@ bool Runtime::wait_until_all_jobs_finished(std::chrono::milliseconds timeout) co
 void Runtime::shutdown(bool drain, std::chrono::milliseconds timeout) noexcept { impl_->shutdown(drain, timeout); }
 LogRing& Runtime::log() noexcept { return impl_->log_; }
 Metrics& Runtime::metrics() noexcept { return impl_->metrics_; }
+std::uint32_t Runtime::worker_count() const noexcept { return effective_workers(impl_->config_); }
 const RuntimeConfig& Runtime::config() const noexcept { return impl_->config_; }
 std::size_t Runtime::handler_count() const noexcept { return impl_->handler_names_.size(); }
 std::string_view Runtime::handler_name(std::size_t index) const noexcept { return impl_->handler_names_.at(index); }

@@ -34,7 +34,7 @@ class Runtime::Impl {
   ~Impl();
 
   // --- set-up (before start) ---
-  Status register_handler(std::string_view type, Handler handler);
+  Status register_handler(std::string_view type, Handler handler, HandlerOptions options);
   Status start();
   Status run();
 
@@ -68,6 +68,7 @@ class Runtime::Impl {
 
   std::vector<std::string> handler_names_;
   std::vector<Handler> handlers_;
+  std::vector<HandlerOptions> handler_options_;
   std::vector<StatusSink*> status_sinks_;
   std::vector<LogSink*> log_sinks_;
   std::vector<EventSink*> event_sinks_;
@@ -87,7 +88,7 @@ class Runtime::Impl {
 
   // Workers.
   void worker_main(std::uint32_t worker) noexcept;
-  void run_job(detail::JobSlot& slot, JsonArena& arena) noexcept;
+  void run_job(detail::JobSlot& slot, JsonArena& arena, std::uint32_t worker) noexcept;
 
   // Loop.
   static void on_wake(uv_async_t* handle);

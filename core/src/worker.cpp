@@ -16,12 +16,13 @@ using detail::StopReason;
 
 class WorkerJobContext final : public JobContext {
  public:
-  WorkerJobContext(Runtime::Impl& runtime, JobSlot& slot, const cJSON* params) noexcept
-      : runtime_(runtime), slot_(slot), params_(params) {}
+  WorkerJobContext(Runtime::Impl& runtime, JobSlot& slot, const cJSON* params, std::uint32_t worker) noexcept
+      : runtime_(runtime), slot_(slot), params_(params), worker_(worker) {}
 
   std::string_view id() const noexcept override { return slot_.id_view(); }
   std::string_view type() const noexcept override { return runtime_.handler_names_[slot_.handler]; }
   const cJSON* params() const noexcept override { return params_; }
+  std::uint32_t worker_index() const noexcept override { return worker_; }
 
   bool cancel_requested() const noexcept override {
     return slot_.stop.load(std::memory_order_acquire) != StopReason::none;
@@ -71,6 +72,7 @@ class WorkerJobContext final : public JobContext {
   Runtime::Impl& runtime_;
   JobSlot& slot_;
   const cJSON* params_;
+  std::uint32_t worker_;
 };
 
 void Runtime::Impl::worker_main(std::uint32_t worker) noexcept {
@@ -85,14 +87,14 @@ void Runtime::Impl::worker_main(std::uint32_t worker) noexcept {
     auto queued = JobState::queued;
     slot.state.compare_exchange_strong(queued, JobState::running, std::memory_order_acq_rel);
     push_inbox(index, generation, InboxKind::started);
-    run_job(slot, arena);
+    run_job(slot, arena, worker);
     slot.finished_ns = port::monotonic_ns();
     busy_ns_.fetch_add(static_cast<std::uint64_t>(slot.finished_ns - slot.started_ns), std::memory_order_relaxed);
     push_inbox(index, generation, InboxKind::finished);
   }
 }
 
-void Runtime::Impl::run_job(JobSlot& slot, JsonArena& arena) noexcept {
+void Runtime::Impl::run_job(JobSlot& slot, JsonArena& arena, std::uint32_t worker) noexcept {
   slot.handler_succeeded = false;
   slot.result_length = 0;
   // Canceled between leaving the queue and starting: do not run it.
@@ -104,7 +106,7 @@ void Runtime::Impl::run_job(JobSlot& slot, JsonArena& arena) noexcept {
     slot.error = JobError::make(ErrorCode::handler_error, "params could not be parsed in json_arena_bytes");
     return;
   }
-  WorkerJobContext context(*this, slot, params);
+  WorkerJobContext context(*this, slot, params, worker);
   try {
     const HandlerResult outcome = handlers_[slot.handler](context);
     if (!outcome.succeeded()) {

@@ -527,3 +527,32 @@ TEST(RuntimeTelemetry, BuiltinMetricsDescribeTheRun) {
 
 }  // namespace
 }  // namespace edgerun::test
+
+namespace edgerun::test {
+namespace {
+
+TEST(RuntimeHandlerOptions, TypeTimeoutIsTheDefaultAndTheCap) {
+  RunningRuntime rt;
+  std::atomic<int> max_worker{-1};
+  ASSERT_TRUE(rt.runtime.register_handler("capped", [&](JobContext& job) {
+    max_worker = std::max<int>(max_worker.load(), static_cast<int>(job.worker_index()));
+    job.wait_for_cancel(30s);
+    return HandlerResult::success();
+  }, HandlerOptions{.timeout_ms = 40}).ok());
+  ASSERT_TRUE(rt.start());
+  // No timeout given: the type's 40 ms applies, not the config's 10 s.
+  ASSERT_TRUE(rt.submit("no-timeout", "capped").accepted);
+  // Asking for more than the type allows is capped.
+  ASSERT_TRUE(rt.submit("asks-more", "capped", "", 600000).accepted);
+  for (const char* id : {"no-timeout", "asks-more"}) {
+    auto done = rt.recorder.wait_terminal(id);
+    ASSERT_TRUE(done) << id;
+    EXPECT_EQ(done->state, JobState::timed_out) << id;
+  }
+  ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  EXPECT_GE(max_worker.load(), 0);
+  EXPECT_LT(max_worker.load(), static_cast<int>(rt.runtime.worker_count()));
+}
+
+}  // namespace
+}  // namespace edgerun::test

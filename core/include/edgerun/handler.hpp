@@ -5,6 +5,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <optional>
@@ -53,6 +54,14 @@ class HandlerResult {
   std::optional<JobError> error_;
 };
 
+// Per-type settings a handler is registered with.
+struct HandlerOptions {
+  // Run-time limit for jobs of this type, in ms; 0 means none. A job that
+  // gives no timeout_ms gets this one, and no job of the type may ask for
+  // more (the operator's limit wins over the submitter's).
+  std::uint32_t timeout_ms = 0;
+};
+
 // A handler may throw; the job then fails `handler_error` with the
 // exception's what() and the worker goes on.
 using Handler = std::function<HandlerResult(JobContext&)>;
@@ -64,6 +73,9 @@ class JobContext {
 
   virtual std::string_view id() const noexcept = 0;
   virtual std::string_view type() const noexcept = 0;
+  // Which worker runs the job, 0 to workers - 1: handlers that need scratch
+  // memory preallocate one buffer per worker and index it with this.
+  virtual std::uint32_t worker_index() const noexcept = 0;
   // The job's params object (an empty object when the submission had none).
   virtual const cJSON* params() const noexcept = 0;
 

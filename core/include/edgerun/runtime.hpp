@@ -69,7 +69,9 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   // Before start(). Fails for an invalid or duplicate name, or after start.
-  Status register_handler(std::string_view type, Handler handler);
+  Status register_handler(std::string_view type, Handler handler, HandlerOptions options = {});
+  // The worker count start() used (or will use).
+  std::uint32_t worker_count() const noexcept;
   // Before start(); the objects must outlive the runtime.
   void add_status_sink(StatusSink& sink);
   void add_log_sink(LogSink& sink);
