@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 
+#include <array>
 #include <cmath>
 
 #include "edgerun/json_arena.hpp"
@@ -31,12 +32,22 @@ bool has_escaped_nul(std::string_view text) noexcept {
 
 }  // namespace
 
+namespace {
+// One table lookup per character: ids are checked on every submission.
+constexpr std::array<bool, 256> kIdCharacters = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    table[static_cast<std::size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  }
+  return table;
+}();
+}  // namespace
+
 bool is_valid_id(std::string_view id) noexcept {
   if (id.empty() || id.size() > kMaxIdLength) return false;
   for (char c : id) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-';
-    if (!ok) return false;
+    if (!kIdCharacters[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }

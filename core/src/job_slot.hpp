@@ -46,6 +46,8 @@ struct JobSlot {
   std::uint32_t generation = 0;
 
   // Loop thread only.
+  bool queued_sent = false;
+  bool running_sent = false;
   bool terminal_delivered = false;
   JobState terminal_state = JobState::succeeded;
   bool ran = false;          // the loop processed Started

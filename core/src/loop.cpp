@@ -17,7 +17,7 @@ Status Runtime::Impl::run() {
   if (!started_) return Status::error("run() before a successful start()");
   if (ran_) return Status::error("run() was called twice");
   ran_ = true;
-  loop_thread_ = std::this_thread::get_id();
+  loop_thread_.store(std::this_thread::get_id(), std::memory_order_release);
   for (Component* component : components_) {
     if (Status started = component->on_start(loop_); !started) {
       log_.write(LogLevel::error, "component failed to start", {{"error", started.message()}});
@@ -47,33 +47,53 @@ void Runtime::Impl::process_inbox() noexcept {
   // would come back here; the outer call finishes the work.
   if (processing_inbox_) return;
   processing_inbox_ = true;
-  constexpr std::size_t kBatch = 64;
-  std::array<detail::InboxEvent, kBatch> batch;
-  for (;;) {
-    std::size_t count = 0;
-    {
-      std::lock_guard lock(inbox_mutex_);
-      while (count < kBatch && inbox_->try_pop(batch[count])) ++count;
+  now_wall_ms_ = port::wall_ms();
+  std::array<detail::InboxEvent, kInboxBatch> batch;
+  for (bool more = true; more;) {
+    more = false;
+    // Workers' rings first, at most one batch each: a cancel decision in the
+    // inbox then finds the job's `running` already delivered when the worker
+    // had started it.
+    for (auto& ring : worker_rings_) {
+      std::size_t count = 0;
+      while (count < kInboxBatch && ring->try_pop(batch[count])) ++count;
+      for (std::size_t i = 0; i < count; ++i) handle_event(batch[i]);
+      more = more || count == kInboxBatch;
     }
-    if (count == 0) break;
-    for (std::size_t i = 0; i < count; ++i) handle_event(batch[i]);
+    // Then the inbox, to the end: between two inbox drains at most one ring
+    // batch per worker of jobs can retire and be replaced, which is what the
+    // inbox's size allows for.
+    for (std::size_t count = kInboxBatch; count == kInboxBatch;) {
+      count = 0;
+      {
+        std::lock_guard lock(inbox_mutex_);
+        while (count < kInboxBatch && inbox_->try_pop(batch[count])) ++count;
+      }
+      for (std::size_t i = 0; i < count; ++i) handle_event(batch[i]);
+    }
   }
   processing_inbox_ = false;
 }
 
+void Runtime::Impl::deliver_queued_now(std::uint32_t index) noexcept {
+  now_wall_ms_ = port::wall_ms();
+  deliver_through(slots_[index], JobState::queued);
+}
+
 void Runtime::Impl::handle_event(const detail::InboxEvent& event) noexcept {
   JobSlot& slot = slots_[event.slot];
-  // A late cancel decision for a job already retired: nothing to do.
+  // A late report for a job already retired: nothing to do.
   if (slot.generation != event.generation) return;
   switch (event.kind) {
     case InboxKind::queued:
-      if (!slot.terminal_delivered) deliver(slot, JobState::queued);
+      deliver_through(slot, JobState::queued);
       break;
     case InboxKind::started: {
       slot.ran = true;
       if (slot.terminal_delivered) break;
-      deliver(slot, JobState::running);
-      const std::int64_t elapsed_ms = (port::monotonic_ns() - slot.started_ns) / 1'000'000;
+      deliver_through(slot, JobState::running);
+      // The loop's cached clock is the same monotonic clock the worker read.
+      const std::int64_t elapsed_ms = static_cast<std::int64_t>(uv_now(&loop_)) - slot.started_ns / 1'000'000;
       const std::int64_t remaining = std::max<std::int64_t>(0, std::int64_t{slot.timeout_ms} - elapsed_ms);
       uv_timer_start(&slot.timer, &Impl::on_job_timer, static_cast<std::uint64_t>(remaining), 0);
       break;
@@ -81,21 +101,25 @@ void Runtime::Impl::handle_event(const detail::InboxEvent& event) noexcept {
     case InboxKind::cancel_decided:
       if (!slot.terminal_delivered) {
         uv_timer_stop(&slot.timer);
-        deliver(slot, JobState::canceled);
+        deliver_through(slot, JobState::canceled);
       }
       break;
     case InboxKind::finished: {
       slot.worker_done = true;
+      // A job canceled while queued never reached a worker.
+      if (slot.started_ns != 0) slot.ran = true;
       uv_timer_stop(&slot.timer);
       if (!slot.terminal_delivered) {
         switch (slot.stop.load(std::memory_order_acquire)) {
-          case StopReason::canceled: deliver(slot, JobState::canceled); break;
-          case StopReason::timed_out: deliver(slot, JobState::timed_out); break;
+          case StopReason::canceled: deliver_through(slot, JobState::canceled); break;
+          case StopReason::timed_out: deliver_through(slot, JobState::timed_out); break;
           case StopReason::none:
-            deliver(slot, slot.handler_succeeded ? JobState::succeeded : JobState::failed);
+            deliver_through(slot, slot.handler_succeeded ? JobState::succeeded : JobState::failed);
             break;
         }
       }
+      // Retire at once, not at the end of the batch: whoever saw the
+      // terminal status may submit again right away and needs the slot.
       retire(event.slot);
       break;
     }
@@ -109,25 +133,41 @@ void Runtime::Impl::on_job_timer(uv_timer_t* handle) {
   auto expected = StopReason::none;
   if (!slot.stop.compare_exchange_strong(expected, StopReason::timed_out, std::memory_order_acq_rel)) return;
   self->log_.write(LogLevel::warn, "job timed out", {{"job", slot.id_view()}});
-  self->deliver(slot, JobState::timed_out);
+  self->now_wall_ms_ = port::wall_ms();
+  self->deliver_through(slot, JobState::timed_out);
   std::lock_guard lock(self->cancel_mutex_);
   self->cancel_requested_.notify_all();
 }
 
-void Runtime::Impl::deliver(JobSlot& slot, JobState state) noexcept {
-  const bool terminal = is_terminal(state);
+void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
+  // States reach the loop from several queues; whatever arrives first, a
+  // job's statuses go out in protocol order, each once.
+  if (slot.terminal_delivered) return;
+  if (!slot.queued_sent) {
+    slot.queued_sent = true;
+    send(slot, JobState::queued);
+  }
+  if (state == JobState::queued) return;
+  if (slot.ran && !slot.running_sent) {
+    slot.running_sent = true;
+    send(slot, JobState::running);
+  }
+  if (is_terminal(state)) send(slot, state);
+}
+
+void Runtime::Impl::send(JobSlot& slot, JobState state) noexcept {
   JobStatusView status{};
   status.id = slot.id_view();
   status.type = handler_names_[slot.handler];
   status.state = state;
-  status.ts_ms = port::wall_ms();
+  status.ts_ms = now_wall_ms_;
   if (state == JobState::succeeded) status.result_json = std::string_view(slot.result, slot.result_length);
   if (state == JobState::failed) {
     status.error_code = slot.error.code;
     status.error_message = slot.error.message_view();
     status.exit_code = slot.error.exit_code;
   }
-  if (terminal) {
+  if (is_terminal(state)) {
     slot.terminal_delivered = true;
     slot.terminal_state = state;
     slot.state.store(state, std::memory_order_release);
@@ -145,14 +185,17 @@ void Runtime::Impl::deliver(JobSlot& slot, JobState state) noexcept {
 
 void Runtime::Impl::retire(std::uint32_t index) noexcept {
   JobSlot& slot = slots_[index];
+  const std::int64_t now_ms = static_cast<std::int64_t>(uv_now(&loop_));
   std::lock_guard lock(table_mutex_);
-  finished_ids_->remember(slot.id_view(), slot.id_hash, slot.terminal_state, port::monotonic_ms());
+  finished_ids_->remember(slot.id_view(), slot.id_hash, slot.terminal_state, now_ms);
+  in_flight_index_->erase(slot.id_hash, index);
   slot.in_use = false;
-  slot.terminal_delivered = false;
+  slot.queued_sent = slot.running_sent = slot.terminal_delivered = false;
   slot.ran = false;
   slot.worker_done = false;
   ++slot.generation;
   (void)free_slots_->try_push(index);
+  free_count_.fetch_add(1, std::memory_order_relaxed);
   if (--in_flight_ == 0) all_finished_.notify_all();
 }
 

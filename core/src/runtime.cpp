@@ -123,11 +123,13 @@ Status Runtime::Impl::start() {
   slots_.reset(new JobSlot[slot_count_]);
   slot_buffers_.reset(new char[per_slot * slot_count_]);
   free_slots_ = std::make_unique<OwnedRingQueue<std::uint32_t>>(slot_count_);
+  in_flight_index_ = std::make_unique<detail::IdIndex>(slot_count_);
   for (std::uint32_t i = 0; i < slot_count_; ++i) {
     slots_[i].params = slot_buffers_.get() + per_slot * i;
     slots_[i].result = slots_[i].params + params_bytes;
     (void)free_slots_->try_push(i);
   }
+  free_count_.store(slot_count_);
   const std::size_t arena_count = workers_count_ + 1;
   arena_memory_.reset(new std::byte[arena_count * config_.json_arena_bytes]);
   arenas_.reset(new JsonArena[arena_count]);
@@ -135,8 +137,18 @@ Status Runtime::Impl::start() {
     arenas_[i] = JsonArena(std::span<std::byte>(arena_memory_.get() + i * config_.json_arena_bytes, config_.json_arena_bytes));
   }
   work_ = std::make_unique<detail::WorkQueue>(config_.queue_capacity);
-  // Each job puts at most one event of each kind into the inbox.
-  inbox_ = std::make_unique<OwnedRingQueue<detail::InboxEvent>>(static_cast<std::size_t>(slot_count_) * 4);
+  // Other threads put at most three events per job into the inbox (queued,
+  // the end of a canceled queued job, a cancel decision). Besides the jobs
+  // in flight, the inbox may still hold events of jobs retired since its
+  // last drain: at most one ring batch per worker (see process_inbox). A
+  // worker puts two events per job it ran into its ring, and every job it
+  // ran holds a slot until the loop has read them.
+  inbox_ = std::make_unique<OwnedRingQueue<detail::InboxEvent>>(
+      (static_cast<std::size_t>(slot_count_) + kInboxBatch * workers_count_) * 3);
+  for (std::uint32_t w = 0; w < workers_count_; ++w) {
+    worker_rings_.push_back(
+        std::make_unique<detail::SpscRing<detail::InboxEvent>>(static_cast<std::size_t>(slot_count_) * 2));
+  }
   finished_ids_ = std::make_unique<detail::FinishedIds>(config_.finished_ids, config_.finished_id_ttl_ms);
   events_ = std::make_unique<detail::EventRing>(config_.event_records, config_.event_max_bytes);
   if (config_.log_to_stderr) log_sinks_.insert(log_sinks_.begin(), &stderr_sink_);
@@ -195,15 +207,12 @@ SubmitResult Runtime::Impl::reject(std::string_view id, ErrorCode code, std::str
 }
 
 JobSlot* Runtime::Impl::find_in_flight_locked(std::string_view id, std::uint64_t hash) const noexcept {
-  for (std::uint32_t i = 0; i < slot_count_; ++i) {
-    JobSlot& slot = slots_[i];
-    if (slot.in_use && slot.id_hash == hash && slot.id_view() == id) return &slot;
-  }
-  return nullptr;
+  const std::uint32_t index = in_flight_index_->find(hash, [&](std::uint32_t i) { return slots_[i].id_view() == id; });
+  return index == detail::IdIndex::kEmpty ? nullptr : &slots_[index];
 }
 
 SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view type, const cJSON* params,
-                                         std::optional<std::uint32_t> timeout_ms) noexcept {
+                                         std::optional<std::uint32_t> timeout_ms, std::uint32_t& admitted) noexcept {
   if (!accepting_) return reject(id, ErrorCode::shutting_down, "the runtime is shutting down");
   const auto handler = std::find(handler_names_.begin(), handler_names_.end(), type);
   if (handler == handler_names_.end()) return reject(id, ErrorCode::unknown_type, "no handler is registered for this type");
@@ -212,9 +221,7 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
     return reject(id, ErrorCode::duplicate, "a job with this id is in flight or finished recently");
   }
   std::uint32_t index = 0;
-  if (work_->full() || !free_slots_->try_pop(index)) {
-    return reject(id, ErrorCode::queue_full, "the job queue is full");
-  }
+  if (!free_slots_->try_pop(index)) return reject(id, ErrorCode::queue_full, "the job queue is full");
   JobSlot& slot = slots_[index];
   const std::size_t params_room = config_.max_payload_bytes + kPrintSlack;
   if (params == nullptr) {
@@ -237,15 +244,20 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   slot.started_ns = slot.finished_ns = 0;
   slot.state.store(JobState::queued, std::memory_order_relaxed);
   slot.stop.store(StopReason::none, std::memory_order_relaxed);
+  if (!work_->try_push(index)) {
+    (void)free_slots_->try_push(index);
+    return reject(id, ErrorCode::queue_full, "the job queue is full");
+  }
   slot.in_use = true;
+  in_flight_index_->insert(hash, index);
+  free_count_.fetch_sub(1, std::memory_order_relaxed);
   ++in_flight_;
-  // Queued goes into the inbox before a worker can see the job, so the loop
-  // delivers `queued` before `running`.
-  push_inbox(index, slot.generation, InboxKind::queued);
-  const bool queued = work_->try_push(index);
-  check(queued, "work queue refused a job after the fullness check under the table lock");
+  // The loop delivers `queued` itself when the job was submitted on its
+  // thread; a job from another thread needs the loop woken for it.
+  if (!on_loop_thread()) push_inbox(index, slot.generation, InboxKind::queued);
   SubmitResult result;
   result.accepted = true;
+  admitted = index;
   copy_cut(result.id, id);
   return result;
 }
@@ -255,18 +267,33 @@ SubmitResult Runtime::Impl::submit_json(std::string_view payload) noexcept {
   // On the loop thread, jobs that ended but are not yet retired may hold the
   // last free slots; retire them first so a burst is not refused `queue_full`
   // while the queue has room.
-  if (on_loop_thread()) process_inbox();
-  std::lock_guard lock(table_mutex_);
-  ScopedJsonArena scope(arenas_[0]);
-  const DecodedSubmission decoded = decode_submission(payload, config_.max_payload_bytes);
-  if (decoded.error) return reject(decoded.id, *decoded.error, decoded.message);
-  return admit_locked(decoded.id, decoded.type, decoded.params, decoded.timeout_ms);
+  const bool on_loop = on_loop_thread();
+  if (on_loop && free_count_.load(std::memory_order_relaxed) == 0) process_inbox();
+  SubmitResult result;
+  std::uint32_t admitted = 0;
+  {
+    std::lock_guard lock(table_mutex_);
+    ScopedJsonArena scope(arenas_[0]);
+    const DecodedSubmission decoded = decode_submission(payload, config_.max_payload_bytes);
+    if (decoded.error) return reject(decoded.id, *decoded.error, decoded.message);
+    result = admit_locked(decoded.id, decoded.type, decoded.params, decoded.timeout_ms, admitted);
+  }
+  if (on_loop && result.accepted) deliver_queued_now(admitted);
+  return result;
 }
 
 SubmitResult Runtime::Impl::submit(const JobRequest& request) noexcept {
   if (!started_) return reject({}, ErrorCode::shutting_down, "the runtime is not started");
   if (!is_valid_id(request.id)) return reject({}, ErrorCode::bad_request, "id must match [A-Za-z0-9._-]{1,64}");
-  if (on_loop_thread()) process_inbox();
+  const bool on_loop = on_loop_thread();
+  if (on_loop && free_count_.load(std::memory_order_relaxed) == 0) process_inbox();
+  std::uint32_t admitted = 0;
+  const SubmitResult result = submit_locked(request, admitted);
+  if (on_loop && result.accepted) deliver_queued_now(admitted);
+  return result;
+}
+
+SubmitResult Runtime::Impl::submit_locked(const JobRequest& request, std::uint32_t& admitted) noexcept {
   std::lock_guard lock(table_mutex_);
   if (request.params_json.size() > config_.max_payload_bytes) {
     return reject(request.id, ErrorCode::too_large, "params are larger than jobs.max_payload_bytes");
@@ -283,7 +310,7 @@ SubmitResult Runtime::Impl::submit(const JobRequest& request) noexcept {
     }
     if (!cJSON_IsObject(params)) return reject(request.id, ErrorCode::bad_request, "params must be a JSON object");
   }
-  return admit_locked(request.id, request.type, params, request.timeout_ms);
+  return admit_locked(request.id, request.type, params, request.timeout_ms, admitted);
 }
 
 // ---------------------------------------------------------------------------

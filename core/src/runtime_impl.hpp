@@ -4,8 +4,11 @@
 //
 // Locks, always taken in this order: table_mutex_ (admission, cancel, lookup,
 // retire), then the work queue's and the inbox's own mutexes. Workers take
-// only the last two. The loop is the only thread that delivers statuses, runs
-// timers and retires slots.
+// only the work queue's; they report to the loop through a lock-free ring
+// each. The inbox carries what other threads report (a job queued by a
+// foreign submitter, a cancel). The loop is the only thread that delivers
+// statuses, runs timers and retires slots; it delivers a job's states in
+// order whatever order the reports arrive in.
 
 #include <uv.h>
 
@@ -23,7 +26,9 @@
 #include "edgerun/stderr_log_sink.hpp"
 #include "event_ring.hpp"
 #include "finished_ids.hpp"
+#include "id_index.hpp"
 #include "job_slot.hpp"
+#include "spsc_ring.hpp"
 #include "work_queue.hpp"
 
 namespace edgerun {
@@ -81,13 +86,16 @@ class Runtime::Impl {
   // Admission (table lock held).
   SubmitResult reject(std::string_view id, ErrorCode code, std::string_view message) noexcept;
   SubmitResult admit_locked(std::string_view id, std::string_view type, const cJSON* params,
-                            std::optional<std::uint32_t> timeout_ms) noexcept;
+                            std::optional<std::uint32_t> timeout_ms, std::uint32_t& admitted) noexcept;
+  SubmitResult submit_locked(const JobRequest& request, std::uint32_t& admitted) noexcept;
+  void deliver_queued_now(std::uint32_t index) noexcept;
   detail::JobSlot* find_in_flight_locked(std::string_view id, std::uint64_t hash) const noexcept;
   void cancel_slot_locked(std::uint32_t index) noexcept;
   void push_inbox(std::uint32_t slot, std::uint32_t generation, detail::InboxKind kind) noexcept;
 
   // Workers.
   void worker_main(std::uint32_t worker) noexcept;
+  void report(std::uint32_t worker, const detail::InboxEvent& event) noexcept;
   void run_job(detail::JobSlot& slot, JsonArena& arena, std::uint32_t worker) noexcept;
 
   // Loop.
@@ -96,8 +104,10 @@ class Runtime::Impl {
   static void on_flush_timer(uv_timer_t* handle);
   static void on_drain_timer(uv_timer_t* handle);
   void process_inbox() noexcept;
+  static constexpr std::size_t kInboxBatch = 64;
   void handle_event(const detail::InboxEvent& event) noexcept;
-  void deliver(detail::JobSlot& slot, JobState state) noexcept;
+  void deliver_through(detail::JobSlot& slot, JobState state) noexcept;
+  void send(detail::JobSlot& slot, JobState state) noexcept;
   void retire(std::uint32_t index) noexcept;
   void begin_shutdown() noexcept;
   void cancel_all() noexcept;
@@ -105,7 +115,9 @@ class Runtime::Impl {
   void flush_logs_and_events() noexcept;
   void close_loop_handles() noexcept;
   void stop_workers() noexcept;
-  bool on_loop_thread() const noexcept { return std::this_thread::get_id() == loop_thread_; }
+  bool on_loop_thread() const noexcept {
+    return std::this_thread::get_id() == loop_thread_.load(std::memory_order_acquire);
+  }
 
   // Memory allocated once by start().
   std::unique_ptr<detail::JobSlot[]> slots_;
@@ -115,6 +127,8 @@ class Runtime::Impl {
   std::unique_ptr<detail::WorkQueue> work_;
   std::unique_ptr<OwnedRingQueue<std::uint32_t>> free_slots_;
   std::unique_ptr<OwnedRingQueue<detail::InboxEvent>> inbox_;
+  std::vector<std::unique_ptr<detail::SpscRing<detail::InboxEvent>>> worker_rings_;
+  std::unique_ptr<detail::IdIndex> in_flight_index_;  // id hash -> slot, table lock
   std::unique_ptr<detail::FinishedIds> finished_ids_;
   std::unique_ptr<detail::EventRing> events_;
   std::vector<std::thread> workers_;
@@ -123,10 +137,12 @@ class Runtime::Impl {
   mutable std::mutex table_mutex_;
   mutable std::condition_variable all_finished_;
   std::uint32_t in_flight_ = 0;  // table lock
+  // Free slots, mirrored outside the lock so the loop can tell cheaply when
+  // it must retire ended jobs before admitting more.
+  std::atomic<std::uint32_t> free_count_{0};
   bool accepting_ = false;       // table lock
 
   std::mutex inbox_mutex_;
-  std::atomic<std::uint64_t> inbox_refused_{0};
 
   // Cancellation wakes handlers that wait in wait_for_cancel().
   std::mutex cancel_mutex_;
@@ -140,7 +156,8 @@ class Runtime::Impl {
   uv_async_t wake_{};
   uv_timer_t flush_timer_{};
   uv_timer_t drain_timer_{};
-  std::thread::id loop_thread_;
+  std::atomic<std::thread::id> loop_thread_{};
+  std::int64_t now_wall_ms_ = 0;  // loop: the wall clock of the batch being delivered
   bool started_ = false;
   bool loop_open_ = false;
   bool ran_ = false;

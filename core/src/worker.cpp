@@ -5,6 +5,7 @@
 #include <cstring>
 #include <exception>
 
+#include "edgerun/check.hpp"
 #include "edgerun/port/clock.hpp"
 #include "runtime_impl.hpp"
 
@@ -86,12 +87,18 @@ void Runtime::Impl::worker_main(std::uint32_t worker) noexcept {
     // already set its terminal state.
     auto queued = JobState::queued;
     slot.state.compare_exchange_strong(queued, JobState::running, std::memory_order_acq_rel);
-    push_inbox(index, generation, InboxKind::started);
+    report(worker, {index, generation, InboxKind::started});
     run_job(slot, arena, worker);
     slot.finished_ns = port::monotonic_ns();
     busy_ns_.fetch_add(static_cast<std::uint64_t>(slot.finished_ns - slot.started_ns), std::memory_order_relaxed);
-    push_inbox(index, generation, InboxKind::finished);
+    report(worker, {index, generation, InboxKind::finished});
   }
+}
+
+void Runtime::Impl::report(std::uint32_t worker, const detail::InboxEvent& event) noexcept {
+  const bool pushed = worker_rings_[worker]->try_push(event);
+  check(pushed, "worker ring overflowed; it is sized for every event of every slot");
+  uv_async_send(&wake_);
 }
 
 void Runtime::Impl::run_job(JobSlot& slot, JsonArena& arena, std::uint32_t worker) noexcept {
@@ -101,7 +108,9 @@ void Runtime::Impl::run_job(JobSlot& slot, JsonArena& arena, std::uint32_t worke
   if (slot.stop.load(std::memory_order_acquire) != StopReason::none) return;
 
   ScopedJsonArena scope(arena);
-  const cJSON* params = cJSON_ParseWithLength(slot.params, slot.params_length);
+  // Most jobs of a runtime that feeds sensors carry no params: skip parsing.
+  const bool empty = slot.params_length == 2 && slot.params[0] == '{' && slot.params[1] == '}';
+  const cJSON* params = empty ? cJSON_CreateObject() : cJSON_ParseWithLength(slot.params, slot.params_length);
   if (params == nullptr) {
     slot.error = JobError::make(ErrorCode::handler_error, "params could not be parsed in json_arena_bytes");
     return;
