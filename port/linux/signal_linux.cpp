@@ -28,4 +28,13 @@ void ignore_sigpipe() noexcept {
   (void)sigaction(SIGPIPE, &action, nullptr);
 }
 
+int signal_number(ProcessSignal signal) noexcept {
+  switch (signal) {
+    case ProcessSignal::terminate: return SIGTERM;
+    case ProcessSignal::interrupt: return SIGINT;
+    case ProcessSignal::hangup: return SIGHUP;
+  }
+  return SIGTERM;
+}
+
 }  // namespace edgerun::port

@@ -108,3 +108,11 @@ TEST(SignalDeathTest, IgnoreSigpipeTurnsBrokenPipeIntoEpipe) {
       },
       testing::ExitedWithCode(0), "");
 }
+
+namespace {
+TEST(SignalNumbers, NameThePlatformSignals) {
+  EXPECT_EQ(edgerun::port::signal_number(edgerun::port::ProcessSignal::terminate), SIGTERM);
+  EXPECT_EQ(edgerun::port::signal_number(edgerun::port::ProcessSignal::interrupt), SIGINT);
+  EXPECT_EQ(edgerun::port::signal_number(edgerun::port::ProcessSignal::hangup), SIGHUP);
+}
+}  // namespace

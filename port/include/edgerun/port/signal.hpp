@@ -21,4 +21,9 @@ void block_termination_signals_in_this_thread() noexcept;
 // cannot fail: sigaction(2) fails only for an invalid signal number.
 void ignore_sigpipe() noexcept;
 
+// The signals a daemon reacts to, named without the platform's header, so
+// code outside port/ can ask libuv to watch them.
+enum class ProcessSignal { terminate, interrupt, hangup };
+int signal_number(ProcessSignal signal) noexcept;
+
 }  // namespace edgerun::port
