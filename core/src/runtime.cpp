@@ -122,13 +122,14 @@ Status Runtime::Impl::start() {
 
   slots_.reset(new JobSlot[slot_count_]);
   slot_buffers_.reset(new char[per_slot * slot_count_]);
-  free_slots_ = std::make_unique<OwnedRingQueue<std::uint32_t>>(slot_count_);
+  free_slots_ = std::make_unique<detail::FreeList>(slot_count_);
   in_flight_index_ = std::make_unique<detail::IdIndex>(slot_count_);
   for (std::uint32_t i = 0; i < slot_count_; ++i) {
     slots_[i].params = slot_buffers_.get() + per_slot * i;
     slots_[i].result = slots_[i].params + params_bytes;
-    (void)free_slots_->try_push(i);
   }
+  // Pushed in reverse so that slot 0 is taken first.
+  for (std::uint32_t i = slot_count_; i > 0; --i) (void)free_slots_->try_push(i - 1);
   free_count_.store(slot_count_);
   const std::size_t arena_count = workers_count_ + 1;
   arena_memory_.reset(new std::byte[arena_count * config_.json_arena_bytes]);

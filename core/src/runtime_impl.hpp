@@ -26,6 +26,7 @@
 #include "edgerun/stderr_log_sink.hpp"
 #include "event_ring.hpp"
 #include "finished_ids.hpp"
+#include "free_list.hpp"
 #include "id_index.hpp"
 #include "job_slot.hpp"
 #include "spsc_ring.hpp"
@@ -125,7 +126,7 @@ class Runtime::Impl {
   std::unique_ptr<std::byte[]> arena_memory_;
   std::unique_ptr<JsonArena[]> arenas_;  // [0] admission, [1..workers] workers
   std::unique_ptr<detail::WorkQueue> work_;
-  std::unique_ptr<OwnedRingQueue<std::uint32_t>> free_slots_;
+  std::unique_ptr<detail::FreeList> free_slots_;
   std::unique_ptr<OwnedRingQueue<detail::InboxEvent>> inbox_;
   std::vector<std::unique_ptr<detail::SpscRing<detail::InboxEvent>>> worker_rings_;
   std::unique_ptr<detail::IdIndex> in_flight_index_;  // id hash -> slot, table lock
