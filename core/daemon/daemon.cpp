@@ -1,0 +1,187 @@
+#include "daemon.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "edgerun/exec_handler.hpp"
+#include "edgerun/mqtt_transport.hpp"
+#include "edgerun/port/notify.hpp"
+#include "edgerun/port/signal.hpp"
+#include "edgerun/port/sysinfo.hpp"
+#include "notify_component.hpp"
+#include "signal_component.hpp"
+
+namespace edgerun {
+
+namespace {
+
+constexpr const char* kVersion = EDGERUN_VERSION;
+constexpr const char* kDefaultConfigPath = "/etc/edgerun/edgerun.json";
+
+constexpr const char* kHelp = R"(NAME
+    edgerund - the edgerun job runtime daemon
+
+SYNOPSIS
+    edgerund [--config FILE]
+    edgerund --check-config [--config FILE]
+    edgerund --version | --help
+
+DESCRIPTION
+    edgerund connects to an MQTT broker, takes jobs from
+    <p>/<dev>/jobs/submit (and from the shared group topics of the groups
+    it is a member of), runs them on a fixed pool of workers and publishes
+    their statuses, its presence and telemetry, as described by the edgerun
+    wire protocol, version 1.
+
+    Built-in job types: echo (returns its params), sleep ({"ms": N}) and
+    sysinfo (returns the device description).
+
+OPTIONS
+    --config FILE
+        Read the configuration from FILE (default /etc/edgerun/edgerun.json).
+        Every key is optional; unknown keys are errors.
+    --check-config
+        Load and validate the configuration, print the effective settings
+        (file, defaults and environment; the password as "***") and exit.
+    --version
+        Print the version and exit.
+    --help
+        Print this text and exit.
+
+ENVIRONMENT
+    EDGERUN_MQTT_URL, EDGERUN_MQTT_USERNAME, EDGERUN_MQTT_PASSWORD
+        Override mqtt.url, mqtt.username and mqtt.password of the file.
+
+SIGNALS
+    SIGTERM, SIGINT
+        Stop taking jobs, let running and queued jobs finish for up to
+        shutdown.grace_ms, cancel the rest, publish the offline presence and
+        exit 0.
+    SIGHUP
+        Re-read the configuration file and apply log.level and the telemetry
+        settings. A bad file is logged and the old settings stay.
+
+EXIT STATUS
+    0   clean stop, or --check-config found the configuration good
+    1   start-up or the event loop failed
+    2   bad command line or bad configuration
+)";
+
+struct Options {
+  std::string config_path = kDefaultConfigPath;
+  bool check_config = false;
+  bool version = false;
+  bool help = false;
+};
+
+// Returns an empty string or the error.
+std::string parse_args(int argc, char** argv, Options& options) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--config") {
+      if (i + 1 >= argc) return "--config needs a FILE";
+      options.config_path = argv[++i];
+    } else if (arg.substr(0, 9) == "--config=") {
+      options.config_path = std::string(arg.substr(9));
+    } else if (arg == "--check-config") {
+      options.check_config = true;
+    } else if (arg == "--version") {
+      options.version = true;
+    } else if (arg == "--help" || arg == "-h") {
+      options.help = true;
+    } else {
+      return "unknown argument '" + std::string(arg) + "'";
+    }
+  }
+  if (options.config_path.empty()) return "--config needs a FILE";
+  return {};
+}
+
+int run(const Options& options) {
+  port::ignore_sigpipe();
+  port::SysInfo info;
+  (void)port::read_sysinfo(info);
+  const std::string hostname = info.hostname.data();
+
+  ConfigLoadResult loaded = load_daemon_config(options.config_path, hostname);
+  if (!loaded.config) {
+    std::fprintf(stderr, "edgerund: %s\n", loaded.error.c_str());
+    return 2;
+  }
+  DaemonConfig config = std::move(*loaded.config);
+  if (const std::string error = apply_environment(config, [](const char* name) { return std::getenv(name); });
+      !error.empty()) {
+    std::fprintf(stderr, "edgerund: %s\n", error.c_str());
+    return 2;
+  }
+  if (options.check_config) {
+    std::printf("%s\n", describe(config).c_str());
+    return 0;
+  }
+
+  // Read before any thread starts (it reads the environment).
+  const port::ServiceNotifier notifier = port::ServiceNotifier::from_environment();
+  Runtime runtime(config.runtime);
+  // The config's exec types first: a type the operator configured replaces
+  // a built-in handler of the same name (edgerun-dev.json has an exec `sleep`).
+  if (Status s = register_exec_handlers(runtime, config.exec, [](const char* name) { return std::getenv(name); });
+      !s) {
+    std::fprintf(stderr, "edgerund: %s\n", s.message());
+    return 2;
+  }
+  if (Status s = register_builtin_handlers(runtime); !s) {
+    std::fprintf(stderr, "edgerund: %s\n", s.message());
+    return 1;
+  }
+  MqttTransport transport(runtime, config, kVersion);
+  SignalComponent signals(runtime, transport, options.config_path, hostname, config.shutdown_grace_ms);
+  NotifyComponent notify(notifier);
+  runtime.add_component(signals);
+  runtime.add_component(transport);
+  runtime.add_component(notify);  // READY=1 once the others started
+  runtime.add_status_sink(transport);
+  runtime.add_log_sink(transport);
+  runtime.add_event_sink(transport);
+
+  if (Status s = runtime.start(); !s) {
+    std::fprintf(stderr, "edgerund: start: %s\n", s.message());
+    return 1;
+  }
+  runtime.log().write(LogLevel::info, "edgerund started",
+                      {{"version", kVersion}, {"device", config.device_id}, {"mqtt", config.mqtt.url}});
+  if (Status s = runtime.run(); !s) {
+    std::fprintf(stderr, "edgerund: %s\n", s.message());
+    return 1;
+  }
+  // A component that failed to start stopped the runtime; its error is in
+  // the log.
+  return transport.start_failed() ? 1 : 0;
+}
+
+}  // namespace
+
+int daemon_main(int argc, char** argv) {
+  Options options;
+  if (const std::string error = parse_args(argc, argv, options); !error.empty()) {
+    std::fprintf(stderr, "edgerund: %s\nTry 'edgerund --help'.\n", error.c_str());
+    return 2;
+  }
+  if (options.help) {
+    std::fputs(kHelp, stdout);
+    return 0;
+  }
+  if (options.version) {
+    std::printf("edgerund %s (edgerun wire protocol 1)\n", kVersion);
+    return 0;
+  }
+  try {
+    return run(options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "edgerund: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace edgerun

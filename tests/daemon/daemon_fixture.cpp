@@ -1,0 +1,131 @@
+#include "daemon_fixture.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace edgerun::test {
+
+Json parse_json(const std::string& text) { return Json(cJSON_ParseWithLength(text.data(), text.size())); }
+
+std::string json_string(const cJSON* object, const char* key) {
+  const cJSON* item = cJSON_GetObjectItemCaseSensitive(object, key);
+  return cJSON_IsString(item) ? item->valuestring : "";
+}
+
+std::optional<double> json_number(const cJSON* object, const char* key) {
+  const cJSON* item = cJSON_GetObjectItemCaseSensitive(object, key);
+  if (!cJSON_IsNumber(item)) return std::nullopt;
+  return item->valuedouble;
+}
+
+namespace {
+cJSON* child_object(cJSON* parent, const char* key) {
+  cJSON* item = cJSON_GetObjectItemCaseSensitive(parent, key);
+  if (item == nullptr) item = cJSON_AddObjectToObject(parent, key);
+  return item;
+}
+}  // namespace
+
+Daemon::Daemon(const MosquittoBroker& broker, std::string device_id, const std::function<void(cJSON&)>& edit)
+    : device_(std::move(device_id)) {
+  char tmpl[] = "/tmp/edgerund-test-XXXXXX";
+  const char* made = mkdtemp(tmpl);
+  dir_ = made != nullptr ? made : "/tmp";
+  config_path_ = dir_ + "/edgerun.json";
+
+  Json config(cJSON_CreateObject());
+  cJSON* root = config.get();
+  cJSON_AddStringToObject(root, "device_id", device_.c_str());
+  cJSON_AddNumberToObject(root, "workers", 2);
+  cJSON_AddStringToObject(root, "state_dir", (dir_ + "/state").c_str());
+  cJSON* mqtt = child_object(root, "mqtt");
+  cJSON_AddStringToObject(mqtt, "url", broker.url().c_str());
+  cJSON_AddNumberToObject(mqtt, "keepalive_s", 5);
+  cJSON_AddNumberToObject(mqtt, "reconnect_min_ms", 50);
+  cJSON_AddNumberToObject(mqtt, "reconnect_max_ms", 400);
+  cJSON* telemetry = child_object(root, "telemetry");
+  cJSON_AddNumberToObject(telemetry, "interval_ms", 300);
+  cJSON_AddNumberToObject(telemetry, "presence_interval_s", 10);
+  cJSON* shutdown = child_object(root, "shutdown");
+  cJSON_AddNumberToObject(shutdown, "grace_ms", 5000);
+  child_object(root, "jobs");
+  if (edit) edit(*root);
+  char* text = cJSON_Print(root);
+  std::ofstream(config_path_) << text;
+  cJSON_free(text);
+  std::filesystem::create_directories(dir_ + "/state");
+}
+
+Daemon::~Daemon() {
+  if (process_.pid() > 0) {
+    process_.send_signal(SIGKILL);
+    process_.wait(5s);
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+Status Daemon::start(const SpawnOptions& options) {
+  return process_.start(EDGERUND_PATH, {"--config", config_path_}, options);
+}
+
+bool Daemon::wait_connected(int count, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::size_t found = 0;
+    for (std::size_t at = process_.err().find("mqtt: connected"); at != std::string::npos;
+         at = process_.err().find("mqtt: connected", at + 1)) {
+      ++found;
+    }
+    if (found >= static_cast<std::size_t>(count)) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    // Reads more output; the needle never appears.
+    process_.wait_for_stderr("\x01never\x01", std::min<std::chrono::milliseconds>(
+                                                  100ms, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
+  }
+}
+
+bool Daemon::wait_log(std::string_view needle, std::chrono::milliseconds timeout) {
+  return process_.wait_for_stderr(needle, timeout);
+}
+
+Status connect_submitter(MqttProbe& probe, const MosquittoBroker& broker) {
+  if (Status s = probe.connect(broker); !s) return s;
+  return probe.subscribe("edgerun/#", 1);
+}
+
+Status submit(MqttProbe& probe, const std::string& device, const std::string& id, const std::string& type,
+              const std::string& params_json, const std::string& extra) {
+  std::string payload = R"({"v":1,"id":")" + id + R"(","type":")" + type + R"(","params":)" + params_json;
+  if (!extra.empty()) payload += "," + extra;
+  payload += "}";
+  return probe.publish("edgerun/" + device + "/jobs/submit", payload, 1);
+}
+
+Json next_status(MqttProbe& probe, const std::string& device, const std::string& id,
+                 std::chrono::milliseconds timeout) {
+  const std::string topic = "edgerun/" + device + "/jobs/" + id + "/status";
+  auto message = probe.wait_for_topic(topic, timeout);
+  if (!message) return nullptr;
+  return parse_json(message->payload);
+}
+
+Json wait_state(MqttProbe& probe, const std::string& device, const std::string& id, const std::string& state,
+                std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return nullptr;
+    Json status = next_status(probe, device, id, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+    if (!status) return nullptr;
+    if (json_string(status.get(), "state") == state) return status;
+  }
+}
+
+}  // namespace edgerun::test
