@@ -335,11 +335,16 @@ void Runtime::Impl::cancel_slot_locked(std::uint32_t index) noexcept {
 
 bool Runtime::Impl::cancel(std::string_view id) noexcept {
   if (!started_ || !is_valid_id(id)) return false;
-  std::lock_guard lock(table_mutex_);
-  JobSlot* slot = find_in_flight_locked(id, detail::hash_id(id));
-  if (slot == nullptr || slot->stop.load(std::memory_order_acquire) != StopReason::none) return false;
-  log_.write(LogLevel::info, "job cancel requested", {{"job", id}});
-  cancel_slot_locked(static_cast<std::uint32_t>(slot - slots_.get()));
+  {
+    std::lock_guard lock(table_mutex_);
+    JobSlot* slot = find_in_flight_locked(id, detail::hash_id(id));
+    if (slot == nullptr || slot->stop.load(std::memory_order_acquire) != StopReason::none) return false;
+    log_.write(LogLevel::info, "job cancel requested", {{"job", id}});
+    cancel_slot_locked(static_cast<std::uint32_t>(slot - slots_.get()));
+  }
+  // On the loop thread (a cancel from the transport), deliver `canceled`
+  // now, before the loop handles the next message about the same job.
+  if (on_loop_thread()) process_inbox();
   return true;
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <set>
 
 #include "edgerun/port/thread.hpp"
@@ -552,6 +553,56 @@ TEST(RuntimeHandlerOptions, TypeTimeoutIsTheDefaultAndTheCap) {
   ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
   EXPECT_GE(max_worker.load(), 0);
   EXPECT_LT(max_worker.load(), static_cast<int>(rt.runtime.worker_count()));
+}
+
+}  // namespace
+}  // namespace edgerun::test
+
+#include <uv.h>
+
+namespace edgerun::test {
+namespace {
+
+// Runs a function on the loop thread when poked, as a transport's message
+// callback would.
+class LoopCaller final : public Component {
+ public:
+  std::function<void()> call;
+  Status on_start(uv_loop_s& loop) noexcept override {
+    uv_async_init(&loop, &async_, [](uv_async_t* handle) { static_cast<LoopCaller*>(handle->data)->call(); });
+    async_.data = this;
+    return {};
+  }
+  void on_stop() noexcept override { uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr); }
+  void poke() { uv_async_send(&async_); }
+
+ private:
+  uv_async_t async_{};
+};
+
+TEST(RuntimeOnTheLoop, CancelOnTheLoopThreadDeliversCanceledBeforeItReturns) {
+  RunningRuntime rt;
+  LoopCaller caller;
+  rt.runtime.add_component(caller);
+  ASSERT_TRUE(rt.runtime.register_handler("wait", [](JobContext& job) {
+    job.wait_for_cancel(30s);
+    return HandlerResult::success();
+  }).ok());
+  std::promise<std::vector<JobState>> seen;
+  caller.call = [&] {
+    const bool canceled = rt.runtime.cancel("w1");
+    // Whatever the transport publishes next about w1 comes after this.
+    std::vector<JobState> states = rt.recorder.states_of("w1");
+    if (!canceled) states.clear();
+    seen.set_value(states);
+  };
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.submit("w1", "wait").accepted);
+  ASSERT_TRUE(rt.recorder.wait_state("w1", JobState::running));
+  caller.poke();
+  auto future = seen.get_future();
+  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(future.get(), (std::vector<JobState>{JobState::queued, JobState::running, JobState::canceled}));
 }
 
 }  // namespace
