@@ -37,7 +37,7 @@ void* JsonArena::allocate(std::size_t bytes) noexcept {
     return nullptr;
   }
   used_ = start + bytes;
-  if (used_ > high_water_) high_water_ = used_;
+  if (used_ > high_water_.load(std::memory_order_relaxed)) high_water_.store(used_, std::memory_order_relaxed);
   return memory_.data() + start;
 }
 

@@ -135,7 +135,7 @@ Status Runtime::Impl::start() {
   arena_memory_.reset(new std::byte[arena_count * config_.json_arena_bytes]);
   arenas_.reset(new JsonArena[arena_count]);
   for (std::size_t i = 0; i < arena_count; ++i) {
-    arenas_[i] = JsonArena(std::span<std::byte>(arena_memory_.get() + i * config_.json_arena_bytes, config_.json_arena_bytes));
+    arenas_[i].assign(std::span<std::byte>(arena_memory_.get() + i * config_.json_arena_bytes, config_.json_arena_bytes));
   }
   work_ = std::make_unique<detail::WorkQueue>(config_.queue_capacity);
   // Other threads put at most three events per job into the inbox (queued,

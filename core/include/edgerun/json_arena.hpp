@@ -8,6 +8,7 @@
 // Caveat for embedders: cJSON_InitHooks is process-global; a firmware that
 // installs its own cJSON hooks must not do so after Runtime::start().
 
+#include <atomic>
 #include <cstddef>
 #include <span>
 
@@ -17,6 +18,14 @@ class JsonArena {
  public:
   JsonArena() noexcept = default;
   explicit JsonArena(std::span<std::byte> memory) noexcept : memory_(memory) {}
+  JsonArena(const JsonArena&) = delete;
+  JsonArena& operator=(const JsonArena&) = delete;
+
+  // Gives an arena made with the default constructor its memory.
+  void assign(std::span<std::byte> memory) noexcept {
+    memory_ = memory;
+    reset();
+  }
 
   void* allocate(std::size_t bytes) noexcept;
   void reset() noexcept { used_ = 0; exhausted_ = false; }
@@ -25,13 +34,14 @@ class JsonArena {
   // True once an allocation did not fit since the last reset.
   bool exhausted() const noexcept { return exhausted_; }
   std::size_t used() const noexcept { return used_; }
-  std::size_t high_water() const noexcept { return high_water_; }
+  // Any thread (the metrics read it while the owner allocates).
+  std::size_t high_water() const noexcept { return high_water_.load(std::memory_order_relaxed); }
   std::size_t capacity() const noexcept { return memory_.size(); }
 
  private:
   std::span<std::byte> memory_;
   std::size_t used_ = 0;
-  std::size_t high_water_ = 0;
+  std::atomic<std::size_t> high_water_{0};
   bool exhausted_ = false;
 };
 
