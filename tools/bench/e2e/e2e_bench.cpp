@@ -1,0 +1,530 @@
+// edgerun_e2e_bench: end-to-end job throughput and latency through a real
+// MQTT broker, as a submitter sees it (PROTOCOL.md, "Jobs").
+//
+// It subscribes to <p>/<dev>/jobs/+/status (and, with --wait-online, to the
+// retained presence <p>/<dev>/status), and only after the broker has
+// acknowledged those subscriptions submits echo jobs at QoS 1, keeping a
+// window of K jobs in flight: a new job is submitted each time one reaches a
+// terminal state. A warm-up of W jobs runs to completion first and is not
+// measured. Latency is publish -> terminal status on steady_clock.
+//
+// Threading: everything runs on the main thread. main() drives libmosquitto
+// with drive_once() (poll, mosquitto_loop_read/_write/_misc), and all
+// bookkeeping happens in the callbacks, which libmosquitto calls from inside
+// mosquitto_loop_read() on this same thread. So no state is shared between
+// threads and nothing needs a lock.
+//
+// Exit status: 0 all jobs succeeded; 1 some job ended in another terminal
+// state; 2 timeout, connection or protocol failure; 64 bad usage.
+
+#include "e2e_common.hpp"
+
+#include <cjson/cJSON.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using namespace edgerun::bench::e2e;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kExitOk = 0;
+constexpr int kExitNotSucceeded = 1;
+constexpr int kExitFailure = 2;
+constexpr int kExitUsage = 64;
+
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_signal(int) { g_interrupted = 1; }
+
+struct Options {
+  std::string url;
+  std::string prefix = "edgerun";
+  std::string device;
+  std::string run_id;  // empty: derived from time and pid
+  long long jobs = 20000;
+  long long window = 64;
+  long long warmup = 500;
+  long long timeout_s = 120;
+  long long online_timeout_s = 10;
+  bool wait_online = true;
+  bool json = false;
+};
+
+void usage(std::FILE* out) {
+  std::fputs(
+      "usage: edgerun_e2e_bench --url mqtt://HOST:PORT --device DEV [options]\n"
+      "  --url URL              broker (mqtt://host:port)\n"
+      "  --prefix P             topic prefix (default edgerun)\n"
+      "  --device DEV           device id to submit to (required)\n"
+      "  --jobs N               measured jobs (default 20000)\n"
+      "  --window K             jobs in flight (default 64)\n"
+      "  --warmup N             unmeasured jobs run first (default 500)\n"
+      "  --timeout-s S          fail (exit 2) if not all done in S seconds (default 120)\n"
+      "  --wait-online          wait for the retained presence \"state\":\"online\" on\n"
+      "                         <p>/<dev>/status before submitting (default)\n"
+      "  --no-wait-online       submit as soon as the subscriptions are acknowledged\n"
+      "  --online-timeout-s S   bound on --wait-online (default 10)\n"
+      "  --run ID               run id in job ids b-<run>-<i> (default from time and pid)\n"
+      "  --json                 print one JSON object on stdout (the text line goes to stderr)\n",
+      out);
+}
+
+// Returns nullopt after printing the problem; the caller exits kExitUsage.
+std::optional<Options> parse_args(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    auto count = [&](long long& out, long long min, long long max) {
+      const char* v = value();
+      const auto n = parse_count(v, max);
+      if (!n || *n < min) {
+        std::fprintf(stderr, "edgerun_e2e_bench: %.*s needs an integer from %lld to %lld\n", static_cast<int>(a.size()),
+                     a.data(), min, max);
+        return false;
+      }
+      out = *n;
+      return true;
+    };
+    if (a == "--help" || a == "-h") {
+      usage(stdout);
+      std::exit(kExitOk);
+    } else if (a == "--url" || a == "--prefix" || a == "--device" || a == "--run") {
+      const char* v = value();
+      if (v == nullptr) {
+        std::fprintf(stderr, "edgerun_e2e_bench: %s needs a value\n", argv[i]);
+        return std::nullopt;
+      }
+      (a == "--url" ? o.url : a == "--prefix" ? o.prefix : a == "--device" ? o.device : o.run_id) = v;
+    } else if (a == "--jobs") {
+      if (!count(o.jobs, 1, 100'000'000)) return std::nullopt;
+    } else if (a == "--window") {
+      if (!count(o.window, 1, 65535)) return std::nullopt;
+    } else if (a == "--warmup") {
+      if (!count(o.warmup, 0, 100'000'000)) return std::nullopt;
+    } else if (a == "--timeout-s") {
+      if (!count(o.timeout_s, 1, 86400)) return std::nullopt;
+    } else if (a == "--online-timeout-s") {
+      if (!count(o.online_timeout_s, 1, 86400)) return std::nullopt;
+    } else if (a == "--wait-online") {
+      o.wait_online = true;
+    } else if (a == "--no-wait-online") {
+      o.wait_online = false;
+    } else if (a == "--json") {
+      o.json = true;
+    } else {
+      std::fprintf(stderr, "edgerun_e2e_bench: unknown argument '%s'\n", argv[i]);
+      usage(stderr);
+      return std::nullopt;
+    }
+  }
+  if (o.url.empty() || o.device.empty()) {
+    std::fputs("edgerun_e2e_bench: --url and --device are required\n", stderr);
+    usage(stderr);
+    return std::nullopt;
+  }
+  if (!valid_id(o.device)) {
+    std::fprintf(stderr, "edgerun_e2e_bench: --device '%s' is not an id ([A-Za-z0-9._-]{1,64})\n", o.device.c_str());
+    return std::nullopt;
+  }
+  if (o.prefix.empty() || o.prefix.find_first_of("+#") != std::string::npos) {
+    std::fprintf(stderr, "edgerun_e2e_bench: --prefix '%s' is empty or has a wildcard\n", o.prefix.c_str());
+    return std::nullopt;
+  }
+  if (o.run_id.empty()) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%" PRIx64 "%x", static_cast<std::uint64_t>(unix_ms()) & 0xffffffffu,
+                  static_cast<unsigned>(getpid()) & 0xffffu);
+    o.run_id = buf;
+  }
+  // "b-" + run + "-" + up to 9 digits must stay a valid id.
+  if (!valid_id(o.run_id) || o.run_id.size() > 64 - 2 - 1 - 9) {
+    std::fprintf(stderr, "edgerun_e2e_bench: --run '%s' is not an id of at most 52 characters\n", o.run_id.c_str());
+    return std::nullopt;
+  }
+  return o;
+}
+
+enum class Phase { connecting, subscribing, waiting_online, warmup, measured, done, failed };
+
+bool is_terminal(std::string_view state) {
+  return state == "succeeded" || state == "failed" || state == "rejected" || state == "timed_out" ||
+         state == "canceled";
+}
+
+struct JsonDeleter {
+  void operator()(cJSON* j) const { cJSON_Delete(j); }
+};
+using JsonPtr = std::unique_ptr<cJSON, JsonDeleter>;
+
+class Bench {
+ public:
+  Bench(const Options& opt, mosquitto* mosq)
+      : opt_(opt),
+        mosq_(mosq),
+        total_(static_cast<std::size_t>(opt.warmup + opt.jobs)),
+        published_at_(total_),
+        finished_(total_, 0) {
+    const std::string base = opt.prefix + "/" + opt.device;
+    submit_topic_ = base + "/jobs/submit";
+    status_filter_ = base + "/jobs/+/status";
+    presence_topic_ = base + "/status";
+    id_prefix_ = "b-" + opt.run_id + "-";
+    latencies_ms_.reserve(static_cast<std::size_t>(opt.jobs));
+  }
+
+  // libmosquitto callbacks (trampolines below). All run on the main thread.
+  void on_connect(int rc) {
+    if (phase_ != Phase::connecting) {
+      fail("the broker connection was re-established mid-run; in-flight jobs may be lost");
+      return;
+    }
+    if (rc != 0) {
+      fail(std::string("connect refused: ") + mosquitto_reason_string(rc));
+      return;
+    }
+    phase_ = Phase::subscribing;
+    // Statuses first: no job is submitted before both SUBACKs are in.
+    if (!subscribe(status_filter_)) return;
+    if (opt_.wait_online && !subscribe(presence_topic_)) return;
+  }
+
+  void on_subscribe(int mid, int qos_count, const int* granted) {
+    if (phase_ != Phase::subscribing) return;
+    for (int i = 0; i < qos_count; ++i) {
+      if (granted[i] >= 0x80) {
+        fail("the broker refused a subscription (reason " + std::to_string(granted[i]) + ")");
+        return;
+      }
+    }
+    auto it = std::find(pending_subs_.begin(), pending_subs_.end(), mid);
+    if (it == pending_subs_.end()) return;
+    pending_subs_.erase(it);
+    if (!pending_subs_.empty()) return;
+    if (opt_.wait_online && !online_) {
+      phase_ = Phase::waiting_online;
+      return;
+    }
+    start_warmup();
+  }
+
+  void on_message(const mosquitto_message* msg) {
+    if (phase_ == Phase::done || phase_ == Phase::failed) return;
+    JsonPtr root(cJSON_ParseWithLength(static_cast<const char*>(msg->payload), static_cast<std::size_t>(msg->payloadlen)));
+    const cJSON* state = root ? cJSON_GetObjectItemCaseSensitive(root.get(), "state") : nullptr;
+    const char* state_str = cJSON_IsString(state) ? state->valuestring : nullptr;
+
+    if (presence_topic_ == msg->topic) {
+      online_ = state_str != nullptr && std::strcmp(state_str, "online") == 0;
+      if (online_ && phase_ == Phase::waiting_online) start_warmup();
+      return;
+    }
+
+    const cJSON* id = root ? cJSON_GetObjectItemCaseSensitive(root.get(), "id") : nullptr;
+    if (!cJSON_IsString(id) || state_str == nullptr) {
+      ++malformed_;
+      return;
+    }
+    const std::optional<std::size_t> index = job_index(id->valuestring);
+    if (!index || *index >= next_to_submit_) {
+      ++foreign_;  // another submitter's job, or an earlier run's
+      return;
+    }
+    const std::string_view st = state_str;
+    if (!is_terminal(st)) {
+      if (st == "queued" || st == "running") {
+        ++progress_;
+      } else {
+        ++unknown_state_;
+      }
+      return;
+    }
+    if (finished_[*index] != 0) {
+      ++duplicates_;  // QoS 1 may deliver twice; PROTOCOL.md allows one terminal status only
+      return;
+    }
+    const Clock::time_point now = Clock::now();
+    finished_[*index] = 1;
+    --in_flight_;
+    ++finished_in_phase_;
+    if (phase_ == Phase::measured) {
+      latencies_ms_.push_back(std::chrono::duration<double, std::milli>(now - published_at_[*index]).count());
+      measure_end_ = now;
+    }
+    if (st != "succeeded") {
+      ++non_succeeded_;
+      ++non_succeeded_by_state_[std::string(st)];
+      if (first_error_.empty()) {
+        const cJSON* err = cJSON_GetObjectItemCaseSensitive(root.get(), "error");
+        char* text = err != nullptr ? cJSON_PrintUnformatted(err) : nullptr;
+        first_error_ = std::string(id->valuestring) + " " + std::string(st) + (text ? std::string(" ") + text : "");
+        cJSON_free(text);
+      }
+    }
+    if (next_to_submit_ < phase_end_) {
+      submit_next();
+    } else if (in_flight_ == 0) {
+      if (phase_ == Phase::warmup) {
+        start_measured();
+      } else if (phase_ == Phase::measured) {
+        phase_ = Phase::done;
+      }
+    }
+  }
+
+  void fail(std::string why) {
+    if (phase_ == Phase::failed) return;
+    phase_ = Phase::failed;
+    error_ = std::move(why);
+  }
+
+  Phase phase() const { return phase_; }
+  const std::string& error() const { return error_; }
+  std::size_t finished_total() const { return static_cast<std::size_t>(std::count(finished_.begin(), finished_.end(), 1)); }
+  std::size_t submitted() const { return next_to_submit_; }
+  std::size_t in_flight() const { return in_flight_; }
+
+  // Prints the result and returns the exit status.
+  int report() {
+    std::sort(latencies_ms_.begin(), latencies_ms_.end());
+    const double elapsed_s = std::chrono::duration<double>(measure_end_ - measure_start_).count();
+    const double rate = elapsed_s > 0 ? static_cast<double>(latencies_ms_.size()) / elapsed_s : 0.0;
+    double sum = 0;
+    for (double v : latencies_ms_) sum += v;
+    const double mean = latencies_ms_.empty() ? 0.0 : sum / static_cast<double>(latencies_ms_.size());
+    const double p50 = percentile(0.50), p99 = percentile(0.99), max = latencies_ms_.empty() ? 0.0 : latencies_ms_.back();
+
+    std::FILE* text_out = opt_.json ? stderr : stdout;
+    std::fprintf(text_out,
+                 "edgerun_e2e_bench: %s/%s: %zu jobs (window %lld, warmup %lld) in %.3f s: %.0f jobs/s; "
+                 "latency ms p50 %.3f p99 %.3f max %.3f; non-succeeded %" PRIu64 "\n",
+                 opt_.prefix.c_str(), opt_.device.c_str(), latencies_ms_.size(), opt_.window, opt_.warmup, elapsed_s, rate,
+                 p50, p99, max, non_succeeded_);
+    if (non_succeeded_ != 0) std::fprintf(stderr, "edgerun_e2e_bench: first non-succeeded: %s\n", first_error_.c_str());
+    if (duplicates_ + malformed_ + unknown_state_ != 0) {
+      std::fprintf(stderr,
+                   "edgerun_e2e_bench: anomalies: %" PRIu64 " duplicate terminal, %" PRIu64 " malformed, %" PRIu64
+                   " unknown state\n",
+                   duplicates_, malformed_, unknown_state_);
+    }
+
+    if (opt_.json) {
+      JsonPtr o(cJSON_CreateObject());
+      cJSON_AddStringToObject(o.get(), "prefix", opt_.prefix.c_str());
+      cJSON_AddStringToObject(o.get(), "device", opt_.device.c_str());
+      cJSON_AddStringToObject(o.get(), "run", opt_.run_id.c_str());
+      cJSON_AddNumberToObject(o.get(), "jobs", static_cast<double>(latencies_ms_.size()));
+      cJSON_AddNumberToObject(o.get(), "window", static_cast<double>(opt_.window));
+      cJSON_AddNumberToObject(o.get(), "warmup", static_cast<double>(opt_.warmup));
+      cJSON_AddNumberToObject(o.get(), "elapsed_s", elapsed_s);
+      cJSON_AddNumberToObject(o.get(), "jobs_per_s", rate);
+      cJSON_AddNumberToObject(o.get(), "p50_ms", p50);
+      cJSON_AddNumberToObject(o.get(), "p99_ms", p99);
+      cJSON_AddNumberToObject(o.get(), "max_ms", max);
+      cJSON_AddNumberToObject(o.get(), "mean_ms", mean);
+      cJSON_AddNumberToObject(o.get(), "non_succeeded", static_cast<double>(non_succeeded_));
+      cJSON* by_state = cJSON_AddObjectToObject(o.get(), "non_succeeded_by_state");
+      for (const auto& [state, n] : non_succeeded_by_state_) cJSON_AddNumberToObject(by_state, state.c_str(), static_cast<double>(n));
+      cJSON_AddNumberToObject(o.get(), "progress_messages", static_cast<double>(progress_));
+      cJSON_AddNumberToObject(o.get(), "duplicate_terminal", static_cast<double>(duplicates_));
+      cJSON_AddNumberToObject(o.get(), "malformed", static_cast<double>(malformed_));
+      cJSON_AddNumberToObject(o.get(), "unknown_state", static_cast<double>(unknown_state_));
+      cJSON_AddNumberToObject(o.get(), "foreign", static_cast<double>(foreign_));
+      char* text = cJSON_PrintUnformatted(o.get());
+      std::printf("%s\n", text != nullptr ? text : "{}");
+      cJSON_free(text);
+    }
+    std::fflush(stdout);
+    return non_succeeded_ == 0 ? kExitOk : kExitNotSucceeded;
+  }
+
+ private:
+  bool subscribe(const std::string& topic) {
+    int mid = 0;
+    const int rc = mosquitto_subscribe_v5(mosq_, &mid, topic.c_str(), 1, 0, nullptr);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      fail("subscribe " + topic + ": " + mosquitto_strerror(rc));
+      return false;
+    }
+    pending_subs_.push_back(mid);
+    return true;
+  }
+
+  void start_warmup() {
+    phase_ = Phase::warmup;
+    start_phase(static_cast<std::size_t>(opt_.warmup));
+    if (phase_ == Phase::warmup && opt_.warmup == 0) start_measured();
+  }
+
+  void start_measured() {
+    phase_ = Phase::measured;
+    measure_start_ = Clock::now();
+    measure_end_ = measure_start_;
+    start_phase(total_);
+  }
+
+  // Opens the window for jobs [next_to_submit_, end).
+  void start_phase(std::size_t end) {
+    phase_end_ = end;
+    finished_in_phase_ = 0;
+    const std::size_t burst = std::min(static_cast<std::size_t>(opt_.window), end - next_to_submit_);
+    for (std::size_t i = 0; i < burst && phase_ != Phase::failed; ++i) submit_next();
+  }
+
+  void submit_next() {
+    const std::size_t i = next_to_submit_++;
+    char payload[160];
+    const int len = std::snprintf(payload, sizeof payload, R"({"v":1,"id":"%s%zu","type":"echo","params":{"i":%zu}})",
+                                  id_prefix_.c_str(), i, i);
+    published_at_[i] = Clock::now();
+    ++in_flight_;
+    const int rc = mosquitto_publish_v5(mosq_, nullptr, submit_topic_.c_str(), len, payload, 1, false, nullptr);
+    if (rc != MOSQ_ERR_SUCCESS) fail(std::string("publish: ") + mosquitto_strerror(rc));
+  }
+
+  // "b-<run>-<i>" -> i, for ids of this run only.
+  std::optional<std::size_t> job_index(std::string_view id) const {
+    if (id.size() <= id_prefix_.size() || id.substr(0, id_prefix_.size()) != id_prefix_) return std::nullopt;
+    std::size_t v = 0;
+    for (char c : id.substr(id_prefix_.size())) {
+      if (c < '0' || c > '9' || v > total_) return std::nullopt;
+      v = v * 10 + static_cast<std::size_t>(c - '0');
+    }
+    return v;
+  }
+
+  // Nearest-rank percentile of the sorted latencies.
+  double percentile(double p) const {
+    if (latencies_ms_.empty()) return 0.0;
+    const double rank = p * static_cast<double>(latencies_ms_.size());
+    std::size_t k = static_cast<std::size_t>(rank);
+    if (static_cast<double>(k) < rank) ++k;
+    return latencies_ms_[std::clamp<std::size_t>(k, 1, latencies_ms_.size()) - 1];
+  }
+
+  const Options& opt_;
+  mosquitto* mosq_;
+  std::string submit_topic_, status_filter_, presence_topic_, id_prefix_;
+  Phase phase_ = Phase::connecting;
+  std::vector<int> pending_subs_;
+  bool online_ = false;
+
+  const std::size_t total_;  // warm-up + measured
+  std::vector<Clock::time_point> published_at_;
+  std::vector<std::uint8_t> finished_;
+  std::size_t next_to_submit_ = 0;
+  std::size_t phase_end_ = 0;
+  std::size_t in_flight_ = 0;
+  std::size_t finished_in_phase_ = 0;
+
+  Clock::time_point measure_start_{}, measure_end_{};
+  std::vector<double> latencies_ms_;
+  std::uint64_t non_succeeded_ = 0, progress_ = 0, duplicates_ = 0, malformed_ = 0, foreign_ = 0, unknown_state_ = 0;
+  std::map<std::string, std::uint64_t> non_succeeded_by_state_;
+  std::string first_error_;
+  std::string error_;
+};
+
+extern "C" void connect_cb(mosquitto*, void* obj, int rc, int, const mosquitto_property*) {
+  static_cast<Bench*>(obj)->on_connect(rc);
+}
+extern "C" void subscribe_cb(mosquitto*, void* obj, int mid, int qos_count, const int* granted, const mosquitto_property*) {
+  static_cast<Bench*>(obj)->on_subscribe(mid, qos_count, granted);
+}
+extern "C" void message_cb(mosquitto*, void* obj, const mosquitto_message* msg, const mosquitto_property*) {
+  static_cast<Bench*>(obj)->on_message(msg);
+}
+extern "C" void disconnect_cb(mosquitto*, void* obj, int rc, const mosquitto_property*) {
+  auto* bench = static_cast<Bench*>(obj);
+  if (bench->phase() != Phase::done) bench->fail(std::string("disconnected: ") + mosquitto_reason_string(rc));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::optional<Options> parsed = parse_args(argc, argv);
+  if (!parsed) return kExitUsage;
+  const Options& opt = *parsed;
+  const std::optional<BrokerAddress> broker = parse_mqtt_url(opt.url);
+  if (!broker) {
+    std::fprintf(stderr, "edgerun_e2e_bench: --url '%s' is not mqtt://host[:port]\n", opt.url.c_str());
+    return kExitUsage;
+  }
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  MosquittoLib lib;
+  const std::string client_id = "e2e-bench-" + opt.run_id;
+  mosquitto* mosq = mosquitto_new(client_id.c_str(), true, nullptr);
+  if (mosq == nullptr) {
+    std::perror("edgerun_e2e_bench: mosquitto_new");
+    return kExitFailure;
+  }
+  Bench bench(opt, mosq);
+  mosquitto_user_data_set(mosq, &bench);
+  mosquitto_connect_v5_callback_set(mosq, connect_cb);
+  mosquitto_subscribe_v5_callback_set(mosq, subscribe_cb);
+  mosquitto_message_v5_callback_set(mosq, message_cb);
+  mosquitto_disconnect_v5_callback_set(mosq, disconnect_cb);
+
+  int rc = set_client_options(mosq) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_INVAL;
+  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_connect_bind_v5(mosq, broker->host.c_str(), broker->port, 30, nullptr, nullptr);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    std::fprintf(stderr, "edgerun_e2e_bench: connect %s: %s\n", opt.url.c_str(),
+                 rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc));
+    mosquitto_destroy(mosq);
+    return kExitFailure;
+  }
+
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point deadline = start + std::chrono::seconds(opt.timeout_s);
+  const Clock::time_point online_deadline = start + std::chrono::seconds(opt.online_timeout_s);
+  while (bench.phase() != Phase::done && bench.phase() != Phase::failed) {
+    const Clock::time_point now = Clock::now();
+    if (g_interrupted != 0) {
+      bench.fail("interrupted");
+    } else if (now >= deadline) {
+      bench.fail("timed out after " + std::to_string(opt.timeout_s) + " s");
+    } else if (bench.phase() == Phase::waiting_online && now >= online_deadline) {
+      bench.fail("no \"online\" presence on " + opt.prefix + "/" + opt.device + "/status within " +
+                 std::to_string(opt.online_timeout_s) + " s");
+    } else if (bench.phase() == Phase::connecting && now >= online_deadline) {
+      bench.fail("no CONNACK within " + std::to_string(opt.online_timeout_s) + " s");
+    } else {
+      rc = drive_once(mosq, 50);
+      if (rc != MOSQ_ERR_SUCCESS && bench.phase() != Phase::done) {
+        bench.fail(std::string("connection lost: ") + (rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc)));
+      }
+    }
+  }
+
+  int status = kExitFailure;
+  if (bench.phase() == Phase::done) {
+    status = bench.report();
+  } else {
+    std::fprintf(stderr, "edgerun_e2e_bench: %s (submitted %zu, finished %zu, in flight %zu of %lld + %lld warm-up)\n",
+                 bench.error().c_str(), bench.submitted(), bench.finished_total(), bench.in_flight(), opt.jobs, opt.warmup);
+  }
+  mosquitto_disconnect_v5(mosq, 0, nullptr);
+  mosquitto_destroy(mosq);
+  return status;
+}
