@@ -581,8 +581,8 @@ class LoopCaller final : public Component {
 };
 
 TEST(RuntimeOnTheLoop, CancelOnTheLoopThreadDeliversCanceledBeforeItReturns) {
+  LoopCaller caller;  // outlives the runtime that calls it
   RunningRuntime rt;
-  LoopCaller caller;
   rt.runtime.add_component(caller);
   ASSERT_TRUE(rt.runtime.register_handler("wait", [](JobContext& job) {
     job.wait_for_cancel(30s);
