@@ -28,6 +28,26 @@ std::chrono::milliseconds remaining(Clock::time_point deadline) {
   return std::max(left, std::chrono::milliseconds(0));
 }
 
+// A cross build's test binaries run under qemu-user, which cannot execve
+// another target program (that needs binfmt_misc), so the programs of this
+// build are started through the emulator ctest uses: "qemu-aarch64 -L /".
+// Host programs (mosquitto, /bin/sh) start directly. Empty on host builds.
+constexpr std::string_view kTargetEmulator = EDGERUN_TARGET_EMULATOR;
+constexpr std::string_view kTargetProgramDir = EDGERUN_TARGET_PROGRAM_DIR;
+
+std::vector<std::string> launcher_for(const std::string& path) {
+  std::vector<std::string> words;
+  if (kTargetEmulator.empty() || !path.starts_with(kTargetProgramDir)) return words;
+  std::string_view rest = kTargetEmulator;
+  while (!rest.empty()) {
+    const auto end = rest.find(' ');
+    if (end != 0) words.emplace_back(rest.substr(0, end));
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
+  return words;
+}
+
 std::string env_name(std::string_view entry) { return std::string(entry.substr(0, entry.find('='))); }
 
 std::vector<std::string> build_environment(const SpawnOptions& options) {
@@ -75,7 +95,8 @@ Status ChildProcess::start(const std::string& path, const std::vector<std::strin
     return Status::failure(std::string("pipe2: ") + std::strerror(errno));
   }
 
-  std::vector<std::string> argv_storage{path};
+  std::vector<std::string> argv_storage = launcher_for(path);
+  argv_storage.push_back(path);
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_storage) argv.push_back(a.data());
@@ -92,7 +113,10 @@ Status ChildProcess::start(const std::string& path, const std::vector<std::strin
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), envp.data());
+  // The emulator is named as CMake names it, so it is looked up in PATH.
+  int rc = argv_storage.size() > args.size() + 1
+               ? ::posix_spawnp(&pid, argv_storage.front().c_str(), &actions, nullptr, argv.data(), envp.data())
+               : ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
