@@ -137,7 +137,7 @@ int run(const Options& options) {
   }
   MqttTransport transport(runtime, config, kVersion);
   SignalComponent signals(runtime, transport, options.config_path, hostname, config.shutdown_grace_ms);
-  NotifyComponent notify(notifier);
+  NotifyComponent notify(notifier, runtime, transport);
   runtime.add_component(signals);
   runtime.add_component(transport);
   runtime.add_component(notify);  // READY=1 once the others started

@@ -549,6 +549,12 @@ TEST_F(EdgerundTest, TellsTheServiceManagerReadyWatchdogAndStopping) {
   ASSERT_TRUE(daemon_->start(options));
   EXPECT_TRUE(receive("READY=1")) << daemon_->process().err();
   EXPECT_TRUE(receive("WATCHDOG=1"));
+  // STATUS= follows the broker connection and counts the jobs done.
+  EXPECT_TRUE(receive("STATUS=broker connected, 0 jobs done"));
+  ASSERT_TRUE(connect_submitter(probe_, broker_));
+  ASSERT_TRUE(submit(probe_, dev(), "n-1", "echo"));
+  ASSERT_TRUE(wait_state(probe_, dev(), "n-1", "succeeded"));
+  EXPECT_TRUE(receive("STATUS=broker connected, 1 jobs done"));
   daemon_->process().send_signal(SIGTERM);
   EXPECT_TRUE(receive("STOPPING=1"));
   EXPECT_EQ(daemon_->process().wait(10s).exit_code, 0);
