@@ -22,8 +22,8 @@ foreach(path ./usr/bin/edgerund ./usr/bin/edgerunctl ./etc/edgerun/edgerun.json
   endif()
 endforeach()
 
-execute_process(COMMAND dpkg-deb -f "${debs}" Package Version Depends OUTPUT_VARIABLE control)
-foreach(field "Package: edgerun" "Version: ${VERSION}" "libuv1" "libcjson1" "libmosquitto1" "adduser")
+execute_process(COMMAND dpkg-deb -f "${debs}" Package Version Architecture Depends OUTPUT_VARIABLE control)
+foreach(field "Package: edgerun" "Version: ${VERSION}" "Architecture: ${ARCH}" "libuv1" "libcjson1" "libmosquitto1" "adduser")
   string(FIND "${control}" "${field}" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "control data lacks '${field}':\n${control}")
@@ -35,11 +35,13 @@ if(NOT conffiles MATCHES "/etc/edgerun/edgerun.json")
 endif()
 
 execute_process(COMMAND dpkg -x "${debs}" "${WORK}/root" RESULT_VARIABLE rc)
-execute_process(COMMAND "${WORK}/root/usr/bin/edgerund" --version OUTPUT_VARIABLE version RESULT_VARIABLE rc)
+# A cross build's edgerund runs under the emulator (empty for the host).
+separate_arguments(run UNIX_COMMAND "${EMULATOR}")
+execute_process(COMMAND ${run} "${WORK}/root/usr/bin/edgerund" --version OUTPUT_VARIABLE version RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0 OR NOT version MATCHES "edgerund ${VERSION}")
   message(FATAL_ERROR "the unpacked edgerund --version gave ${rc}: '${version}'")
 endif()
-execute_process(COMMAND "${WORK}/root/usr/bin/edgerund" --check-config --config "${WORK}/root/etc/edgerun/edgerun.json"
+execute_process(COMMAND ${run} "${WORK}/root/usr/bin/edgerund" --check-config --config "${WORK}/root/etc/edgerun/edgerun.json"
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the packaged default config does not check: ${err}")
