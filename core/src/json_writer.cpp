@@ -53,9 +53,9 @@ void JsonWriter::separate() noexcept {
   has_element_ |= bit;
 }
 
-JsonWriter& JsonWriter::begin_object() noexcept {
+JsonWriter& JsonWriter::open(char bracket) noexcept {
   separate();
-  put('{');
+  put(bracket);
   if (depth_ < 64) {
     ++depth_;
     has_element_ &= ~(std::uint64_t{1} << (depth_ - 1));
@@ -65,29 +65,16 @@ JsonWriter& JsonWriter::begin_object() noexcept {
   return *this;
 }
 
-JsonWriter& JsonWriter::end_object() noexcept {
-  put('}');
+JsonWriter& JsonWriter::close(char bracket) noexcept {
+  put(bracket);
   if (depth_ > 0) --depth_;
   return *this;
 }
 
-JsonWriter& JsonWriter::begin_array() noexcept {
-  separate();
-  put('[');
-  if (depth_ < 64) {
-    ++depth_;
-    has_element_ &= ~(std::uint64_t{1} << (depth_ - 1));
-  } else {
-    overflowed_ = true;
-  }
-  return *this;
-}
-
-JsonWriter& JsonWriter::end_array() noexcept {
-  put(']');
-  if (depth_ > 0) --depth_;
-  return *this;
-}
+JsonWriter& JsonWriter::begin_object() noexcept { return open('{'); }
+JsonWriter& JsonWriter::end_object() noexcept { return close('}'); }
+JsonWriter& JsonWriter::begin_array() noexcept { return open('['); }
+JsonWriter& JsonWriter::end_array() noexcept { return close(']'); }
 
 JsonWriter& JsonWriter::key(std::string_view name) noexcept {
   separate();

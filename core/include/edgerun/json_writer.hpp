@@ -36,6 +36,8 @@ class JsonWriter {
 
  private:
   void separate() noexcept;
+  JsonWriter& open(char bracket) noexcept;
+  JsonWriter& close(char bracket) noexcept;
   void put(char c) noexcept;
   void put(std::string_view text) noexcept;
   void put_escaped(std::string_view text) noexcept;
