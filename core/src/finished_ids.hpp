@@ -35,11 +35,14 @@ class FinishedIds {
     index_.insert(hash, at);
   }
 
-  std::optional<JobState> find(std::string_view id, std::uint64_t hash, std::int64_t now_ms) const noexcept {
+  // `now_ms` is called only when the id is found: a new id, the common case,
+  // costs no clock read.
+  template <class Clock>
+  std::optional<JobState> find(std::string_view id, std::uint64_t hash, Clock&& now_ms) const noexcept {
     const std::uint32_t at = index_.find(hash, [&](std::uint32_t i) {
       return std::string_view(entries_[i].id.data(), entries_[i].length) == id;
     });
-    if (at == IdIndex::kEmpty || now_ms - entries_[at].finished_ms > ttl_ms_) return std::nullopt;
+    if (at == IdIndex::kEmpty || now_ms() - entries_[at].finished_ms > ttl_ms_) return std::nullopt;
     return entries_[at].state;
   }
 

@@ -7,7 +7,9 @@
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "edgerun/handler.hpp"
@@ -66,13 +68,28 @@ struct InboxEvent {
   InboxKind kind = InboxKind::queued;
 };
 
-// FNV-1a: ids are compared by hash first, then by text.
-constexpr std::uint64_t hash_id(std::string_view id) noexcept {
-  std::uint64_t hash = 1469598103934665603ull;
-  for (char c : id) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ull;
+// Ids are compared by hash first, then by text. The hash takes eight bytes
+// at a time and ends with murmur3's 64-bit finalizer, so that every bit of
+// the id reaches the low bits the id indexes use.
+inline std::uint64_t hash_id(std::string_view id) noexcept {
+  constexpr std::uint64_t kMultiplier = 0x9E3779B97F4A7C15ull;
+  std::uint64_t hash = id.size() * kMultiplier;
+  std::size_t at = 0;
+  for (; at + 8 <= id.size(); at += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, id.data() + at, 8);
+    hash = std::rotl(hash ^ word, 29) * kMultiplier;
   }
+  std::uint64_t tail = 0;
+  for (std::size_t shift = 0; at < id.size(); ++at, shift += 8) {
+    tail |= std::uint64_t{static_cast<unsigned char>(id[at])} << shift;
+  }
+  hash ^= tail;
+  hash ^= hash >> 33;
+  hash *= 0xFF51AFD7ED558CCDull;
+  hash ^= hash >> 33;
+  hash *= 0xC4CEB9FE1A85EC53ull;
+  hash ^= hash >> 33;
   return hash;
 }
 

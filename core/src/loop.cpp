@@ -47,7 +47,6 @@ void Runtime::Impl::process_inbox() noexcept {
   // would come back here; the outer call finishes the work.
   if (processing_inbox_) return;
   processing_inbox_ = true;
-  now_wall_ms_ = port::wall_ms();
   std::array<detail::InboxEvent, kInboxBatch> batch;
   for (bool more = true; more;) {
     more = false;
@@ -57,30 +56,51 @@ void Runtime::Impl::process_inbox() noexcept {
     for (auto& ring : worker_rings_) {
       std::size_t count = 0;
       while (count < kInboxBatch && ring->try_pop(batch[count])) ++count;
-      for (std::size_t i = 0; i < count; ++i) handle_event(batch[i]);
+      for (std::size_t i = 0; i < count; ++i) {
+        // A job whose end is in the same batch as its start needs no timer.
+        const bool ends_next = i + 1 < count && batch[i + 1].kind == InboxKind::finished &&
+                               batch[i + 1].slot == batch[i].slot && batch[i + 1].generation == batch[i].generation;
+        handle_event(batch[i], ends_next);
+      }
       more = more || count == kInboxBatch;
+      retire_ended();
     }
     // Then the inbox, to the end: between two inbox drains at most one ring
     // batch per worker of jobs can retire and be replaced, which is what the
     // inbox's size allows for.
     for (std::size_t count = kInboxBatch; count == kInboxBatch;) {
       count = 0;
-      {
-        std::lock_guard lock(inbox_mutex_);
-        while (count < kInboxBatch && inbox_->try_pop(batch[count])) ++count;
-      }
-      for (std::size_t i = 0; i < count; ++i) handle_event(batch[i]);
+      while (count < kInboxBatch && inbox_->try_pop(batch[count])) ++count;
+      for (std::size_t i = 0; i < count; ++i) handle_event(batch[i], false);
+      retire_ended();
     }
   }
   processing_inbox_ = false;
 }
 
-void Runtime::Impl::deliver_queued_now(std::uint32_t index) noexcept {
-  now_wall_ms_ = port::wall_ms();
-  deliver_through(slots_[index], JobState::queued);
+void Runtime::Impl::make_room() noexcept {
+  process_inbox();
+  // Inside process_inbox (a sink submitting), retire what this batch has
+  // ended so far.
+  retire_ended();
 }
 
-void Runtime::Impl::handle_event(const detail::InboxEvent& event) noexcept {
+void Runtime::Impl::deliver_queued_now(std::uint32_t index) noexcept { deliver_through(slots_[index], JobState::queued); }
+
+std::int64_t Runtime::Impl::status_ts_ms() noexcept {
+  // A burst of thousands of statuses would spend more time reading the clock
+  // than delivering them; the cached value is at most kStampsPerClockRead
+  // statuses or one loop iteration old.
+  const std::uint64_t tick = uv_now(&loop_);
+  if (tick != clock_tick_ || ++stamps_since_clock_ >= kStampsPerClockRead) {
+    now_wall_ms_ = port::wall_ms();
+    clock_tick_ = tick;
+    stamps_since_clock_ = 0;
+  }
+  return now_wall_ms_;
+}
+
+void Runtime::Impl::handle_event(const detail::InboxEvent& event, bool ends_next) noexcept {
   JobSlot& slot = slots_[event.slot];
   // A late report for a job already retired: nothing to do.
   if (slot.generation != event.generation) return;
@@ -92,6 +112,7 @@ void Runtime::Impl::handle_event(const detail::InboxEvent& event) noexcept {
       slot.ran = true;
       if (slot.terminal_delivered) break;
       deliver_through(slot, JobState::running);
+      if (ends_next) break;
       // The loop's cached clock is the same monotonic clock the worker read.
       const std::int64_t elapsed_ms = static_cast<std::int64_t>(uv_now(&loop_)) - slot.started_ns / 1'000'000;
       const std::int64_t remaining = std::max<std::int64_t>(0, std::int64_t{slot.timeout_ms} - elapsed_ms);
@@ -118,9 +139,10 @@ void Runtime::Impl::handle_event(const detail::InboxEvent& event) noexcept {
             break;
         }
       }
-      // Retire at once, not at the end of the batch: whoever saw the
-      // terminal status may submit again right away and needs the slot.
-      retire(event.slot);
+      // Retired with the rest of its batch, under one table lock. A sink
+      // that submits at once and finds no free slot makes submit() retire
+      // them first.
+      ended_[ended_count_++] = event.slot;
       break;
     }
   }
@@ -133,7 +155,6 @@ void Runtime::Impl::on_job_timer(uv_timer_t* handle) {
   auto expected = StopReason::none;
   if (!slot.stop.compare_exchange_strong(expected, StopReason::timed_out, std::memory_order_acq_rel)) return;
   self->log_.write(LogLevel::warn, "job timed out", {{"job", slot.id_view()}});
-  self->now_wall_ms_ = port::wall_ms();
   self->deliver_through(slot, JobState::timed_out);
   std::lock_guard lock(self->cancel_mutex_);
   self->cancel_requested_.notify_all();
@@ -160,7 +181,7 @@ void Runtime::Impl::send(JobSlot& slot, JobState state) noexcept {
   status.id = slot.id_view();
   status.type = handler_names_[slot.handler];
   status.state = state;
-  status.ts_ms = now_wall_ms_;
+  status.ts_ms = status_ts_ms();
   if (state == JobState::succeeded) status.result_json = std::string_view(slot.result, slot.result_length);
   if (state == JobState::failed) {
     status.error_code = slot.error.code;
@@ -183,29 +204,40 @@ void Runtime::Impl::send(JobSlot& slot, JobState state) noexcept {
   for (StatusSink* sink : status_sinks_) sink->on_status(status);
 }
 
-void Runtime::Impl::retire(std::uint32_t index) noexcept {
-  JobSlot& slot = slots_[index];
+void Runtime::Impl::retire_ended() noexcept {
+  if (ended_count_ == 0) return;
   const std::int64_t now_ms = static_cast<std::int64_t>(uv_now(&loop_));
   std::lock_guard lock(table_mutex_);
-  finished_ids_->remember(slot.id_view(), slot.id_hash, slot.terminal_state, now_ms);
-  in_flight_index_->erase(slot.id_hash, index);
-  slot.in_use = false;
-  slot.queued_sent = slot.running_sent = slot.terminal_delivered = false;
-  slot.ran = false;
-  slot.worker_done = false;
-  ++slot.generation;
-  (void)free_slots_->try_push(index);
-  free_count_.fetch_add(1, std::memory_order_relaxed);
-  if (--in_flight_ == 0) all_finished_.notify_all();
+  for (std::uint32_t i = 0; i < ended_count_; ++i) {
+    const std::uint32_t index = ended_[i];
+    JobSlot& slot = slots_[index];
+    finished_ids_->remember(slot.id_view(), slot.id_hash, slot.terminal_state, now_ms);
+    in_flight_index_->erase(slot.id_hash, index);
+    slot.in_use = false;
+    slot.queued_sent = slot.running_sent = slot.terminal_delivered = false;
+    slot.ran = false;
+    slot.worker_done = false;
+    ++slot.generation;
+    (void)free_slots_->try_push(index);
+  }
+  free_count_.fetch_add(ended_count_, std::memory_order_relaxed);
+  in_flight_ -= ended_count_;
+  ended_count_ = 0;
+  if (in_flight_ == 0) all_finished_.notify_all();
 }
 
 void Runtime::Impl::shutdown(bool drain, std::chrono::milliseconds timeout) noexcept {
-  if (!started_ || shutdown_requested_.exchange(true)) return;
+  if (!started_) return;
   {
+    // The request is published with its drain settings under the lock: the
+    // loop may see it at once and read them (begin_shutdown), and must not
+    // read the defaults and cancel every job instead of draining.
     std::lock_guard lock(table_mutex_);
+    if (shutdown_requested_.load()) return;
     accepting_ = false;
     shutdown_drain_ = drain;
     shutdown_timeout_ = timeout;
+    shutdown_requested_.store(true);
   }
   log_.write(LogLevel::info, drain ? "shutdown: draining jobs" : "shutdown: canceling jobs");
   uv_async_send(&wake_);

@@ -124,6 +124,7 @@ Status Runtime::Impl::start() {
   slot_buffers_.reset(new char[per_slot * slot_count_]);
   free_slots_ = std::make_unique<detail::FreeList>(slot_count_);
   in_flight_index_ = std::make_unique<detail::IdIndex>(slot_count_);
+  ended_.reset(new std::uint32_t[slot_count_]);
   for (std::uint32_t i = 0; i < slot_count_; ++i) {
     slots_[i].params = slot_buffers_.get() + per_slot * i;
     slots_[i].result = slots_[i].params + params_bytes;
@@ -144,7 +145,7 @@ Status Runtime::Impl::start() {
   // last drain: at most one ring batch per worker (see process_inbox). A
   // worker puts two events per job it ran into its ring, and every job it
   // ran holds a slot until the loop has read them.
-  inbox_ = std::make_unique<OwnedRingQueue<detail::InboxEvent>>(
+  inbox_ = std::make_unique<detail::SpscRing<detail::InboxEvent>>(
       (static_cast<std::size_t>(slot_count_) + kInboxBatch * workers_count_) * 3);
   for (std::uint32_t w = 0; w < workers_count_; ++w) {
     worker_rings_.push_back(
@@ -218,20 +219,23 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   const auto handler = std::find(handler_names_.begin(), handler_names_.end(), type);
   if (handler == handler_names_.end()) return reject(id, ErrorCode::unknown_type, "no handler is registered for this type");
   const std::uint64_t hash = detail::hash_id(id);
-  if (find_in_flight_locked(id, hash) != nullptr || finished_ids_->find(id, hash, port::monotonic_ms()).has_value()) {
+  if (find_in_flight_locked(id, hash) != nullptr || finished_ids_->find(id, hash, port::monotonic_ms).has_value()) {
     return reject(id, ErrorCode::duplicate, "a job with this id is in flight or finished recently");
   }
   std::uint32_t index = 0;
   if (!free_slots_->try_pop(index)) return reject(id, ErrorCode::queue_full, "the job queue is full");
   JobSlot& slot = slots_[index];
   const std::size_t params_room = config_.max_payload_bytes + kPrintSlack;
-  if (params == nullptr) {
-    std::memcpy(slot.params, "{}", 3);
-  } else if (!cJSON_PrintPreallocated(const_cast<cJSON*>(params), slot.params, static_cast<int>(params_room), false)) {
-    (void)free_slots_->try_push(index);
-    return reject(id, ErrorCode::too_large, "params are larger than jobs.max_payload_bytes");
+  // No params (or `{}`) is recorded as length 0 without touching the params
+  // buffer: most jobs carry none, and that buffer is a cold cache line.
+  slot.params_length = 0;
+  if (params != nullptr && params->child != nullptr) {
+    if (!cJSON_PrintPreallocated(const_cast<cJSON*>(params), slot.params, static_cast<int>(params_room), false)) {
+      (void)free_slots_->try_push(index);
+      return reject(id, ErrorCode::too_large, "params are larger than jobs.max_payload_bytes");
+    }
+    slot.params_length = static_cast<std::uint32_t>(std::strlen(slot.params));
   }
-  slot.params_length = static_cast<std::uint32_t>(std::strlen(slot.params));
   std::memcpy(slot.id.data(), id.data(), id.size());
   slot.id[id.size()] = '\0';
   slot.id_length = static_cast<std::uint8_t>(id.size());
@@ -256,27 +260,40 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   // The loop delivers `queued` itself when the job was submitted on its
   // thread; a job from another thread needs the loop woken for it.
   if (!on_loop_thread()) push_inbox(index, slot.generation, InboxKind::queued);
+  admitted = index;
+  return accepted(id);
+}
+
+SubmitResult Runtime::Impl::accepted(std::string_view id) noexcept {
   SubmitResult result;
   result.accepted = true;
-  admitted = index;
   copy_cut(result.id, id);
   return result;
 }
 
+// submit_json() and submit() return one named result on every path, so that
+// it is built in the caller's storage rather than copied out (it is 240
+// bytes, and admission is on every job's path).
 SubmitResult Runtime::Impl::submit_json(std::string_view payload) noexcept {
-  if (!started_) return reject({}, ErrorCode::shutting_down, "the runtime is not started");
+  SubmitResult result;
+  if (!started_) {
+    result = reject({}, ErrorCode::shutting_down, "the runtime is not started");
+    return result;
+  }
   // On the loop thread, jobs that ended but are not yet retired may hold the
   // last free slots; retire them first so a burst is not refused `queue_full`
   // while the queue has room.
   const bool on_loop = on_loop_thread();
-  if (on_loop && free_count_.load(std::memory_order_relaxed) == 0) process_inbox();
-  SubmitResult result;
+  if (on_loop && free_count_.load(std::memory_order_relaxed) == 0) make_room();
   std::uint32_t admitted = 0;
   {
     std::lock_guard lock(table_mutex_);
     ScopedJsonArena scope(arenas_[0]);
     const DecodedSubmission decoded = decode_submission(payload, config_.max_payload_bytes);
-    if (decoded.error) return reject(decoded.id, *decoded.error, decoded.message);
+    if (decoded.error) {
+      result = reject(decoded.id, *decoded.error, decoded.message);
+      return result;
+    }
     result = admit_locked(decoded.id, decoded.type, decoded.params, decoded.timeout_ms, admitted);
   }
   if (on_loop && result.accepted) deliver_queued_now(admitted);
@@ -284,14 +301,17 @@ SubmitResult Runtime::Impl::submit_json(std::string_view payload) noexcept {
 }
 
 SubmitResult Runtime::Impl::submit(const JobRequest& request) noexcept {
+  std::uint32_t admitted = 0;
+  SubmitResult result = admit_request(request, admitted);
+  if (result.accepted && on_loop_thread()) deliver_queued_now(admitted);
+  return result;
+}
+
+SubmitResult Runtime::Impl::admit_request(const JobRequest& request, std::uint32_t& admitted) noexcept {
   if (!started_) return reject({}, ErrorCode::shutting_down, "the runtime is not started");
   if (!is_valid_id(request.id)) return reject({}, ErrorCode::bad_request, "id must match [A-Za-z0-9._-]{1,64}");
-  const bool on_loop = on_loop_thread();
-  if (on_loop && free_count_.load(std::memory_order_relaxed) == 0) process_inbox();
-  std::uint32_t admitted = 0;
-  const SubmitResult result = submit_locked(request, admitted);
-  if (on_loop && result.accepted) deliver_queued_now(admitted);
-  return result;
+  if (free_count_.load(std::memory_order_relaxed) == 0 && on_loop_thread()) make_room();
+  return submit_locked(request, admitted);
 }
 
 SubmitResult Runtime::Impl::submit_locked(const JobRequest& request, std::uint32_t& admitted) noexcept {
@@ -355,7 +375,7 @@ std::optional<JobState> Runtime::Impl::job_state(std::string_view id) const noex
   if (const JobSlot* slot = find_in_flight_locked(id, hash); slot != nullptr) {
     return slot->state.load(std::memory_order_acquire);
   }
-  return finished_ids_->find(id, hash, port::monotonic_ms());
+  return finished_ids_->find(id, hash, port::monotonic_ms);
 }
 
 bool Runtime::Impl::wait_until_all_jobs_finished(std::chrono::milliseconds timeout) const noexcept {
@@ -364,11 +384,9 @@ bool Runtime::Impl::wait_until_all_jobs_finished(std::chrono::milliseconds timeo
 }
 
 void Runtime::Impl::push_inbox(std::uint32_t slot, std::uint32_t generation, InboxKind kind) noexcept {
-  bool pushed = false;
-  {
-    std::lock_guard lock(inbox_mutex_);
-    pushed = inbox_->try_push(detail::InboxEvent{slot, generation, kind});
-  }
+  // Every caller holds table_mutex_, which makes the producers of this
+  // single-producer ring one at a time.
+  const bool pushed = inbox_->try_push(detail::InboxEvent{slot, generation, kind});
   check(pushed, "loop inbox overflowed; it is sized for every event of every slot");
   uv_async_send(&wake_);
 }

@@ -3,10 +3,10 @@
 // between threads.
 //
 // Locks, always taken in this order: table_mutex_ (admission, cancel, lookup,
-// retire), then the work queue's and the inbox's own mutexes. Workers take
-// only the work queue's; they report to the loop through a lock-free ring
-// each. The inbox carries what other threads report (a job queued by a
-// foreign submitter, a cancel). The loop is the only thread that delivers
+// retire), then the work queue's own mutex. Workers take only the work
+// queue's; they report to the loop through a lock-free ring each. The inbox,
+// another such ring whose producers hold table_mutex_, carries what other
+// threads report (a job queued by a foreign submitter, a cancel). The loop is the only thread that delivers
 // statuses, runs timers and retires slots; it delivers a job's states in
 // order whatever order the reports arrive in.
 
@@ -89,7 +89,11 @@ class Runtime::Impl {
   SubmitResult admit_locked(std::string_view id, std::string_view type, const cJSON* params,
                             std::optional<std::uint32_t> timeout_ms, std::uint32_t& admitted) noexcept;
   SubmitResult submit_locked(const JobRequest& request, std::uint32_t& admitted) noexcept;
+  SubmitResult admit_request(const JobRequest& request, std::uint32_t& admitted) noexcept;
+  static SubmitResult accepted(std::string_view id) noexcept;
   void deliver_queued_now(std::uint32_t index) noexcept;
+  // Loop thread, when no slot is free: retires the jobs that have ended.
+  void make_room() noexcept;
   detail::JobSlot* find_in_flight_locked(std::string_view id, std::uint64_t hash) const noexcept;
   void cancel_slot_locked(std::uint32_t index) noexcept;
   void push_inbox(std::uint32_t slot, std::uint32_t generation, detail::InboxKind kind) noexcept;
@@ -106,10 +110,13 @@ class Runtime::Impl {
   static void on_drain_timer(uv_timer_t* handle);
   void process_inbox() noexcept;
   static constexpr std::size_t kInboxBatch = 64;
-  void handle_event(const detail::InboxEvent& event) noexcept;
+  // ends_next: the job's Finished is the next event of the same batch.
+  void handle_event(const detail::InboxEvent& event, bool ends_next) noexcept;
+  std::int64_t status_ts_ms() noexcept;
   void deliver_through(detail::JobSlot& slot, JobState state) noexcept;
   void send(detail::JobSlot& slot, JobState state) noexcept;
-  void retire(std::uint32_t index) noexcept;
+  // Gives the slots of the jobs in ended_ back, under one table lock.
+  void retire_ended() noexcept;
   void begin_shutdown() noexcept;
   void cancel_all() noexcept;
   void finish_if_done() noexcept;
@@ -127,7 +134,8 @@ class Runtime::Impl {
   std::unique_ptr<JsonArena[]> arenas_;  // [0] admission, [1..workers] workers
   std::unique_ptr<detail::WorkQueue> work_;
   std::unique_ptr<detail::FreeList> free_slots_;
-  std::unique_ptr<OwnedRingQueue<detail::InboxEvent>> inbox_;
+  // Producers hold table_mutex_ (so one pushes at a time); the loop pops.
+  std::unique_ptr<detail::SpscRing<detail::InboxEvent>> inbox_;
   std::vector<std::unique_ptr<detail::SpscRing<detail::InboxEvent>>> worker_rings_;
   std::unique_ptr<detail::IdIndex> in_flight_index_;  // id hash -> slot, table lock
   std::unique_ptr<detail::FinishedIds> finished_ids_;
@@ -143,8 +151,6 @@ class Runtime::Impl {
   std::atomic<std::uint32_t> free_count_{0};
   bool accepting_ = false;       // table lock
 
-  std::mutex inbox_mutex_;
-
   // Cancellation wakes handlers that wait in wait_for_cancel().
   std::mutex cancel_mutex_;
   std::condition_variable cancel_requested_;
@@ -158,7 +164,16 @@ class Runtime::Impl {
   uv_timer_t flush_timer_{};
   uv_timer_t drain_timer_{};
   std::atomic<std::thread::id> loop_thread_{};
-  std::int64_t now_wall_ms_ = 0;  // loop: the wall clock of the batch being delivered
+  // Loop: jobs whose terminal status went out and whose worker is done, to
+  // be retired (slot_count_ entries).
+  std::unique_ptr<std::uint32_t[]> ended_;
+  std::uint32_t ended_count_ = 0;
+  // Loop: the wall clock for status timestamps, read once per loop
+  // iteration and per kStampsPerClockRead statuses.
+  static constexpr std::uint32_t kStampsPerClockRead = 32;
+  std::int64_t now_wall_ms_ = 0;
+  std::uint64_t clock_tick_ = ~std::uint64_t{0};
+  std::uint32_t stamps_since_clock_ = 0;
   bool started_ = false;
   bool loop_open_ = false;
   bool ran_ = false;

@@ -108,9 +108,12 @@ void Runtime::Impl::run_job(JobSlot& slot, JsonArena& arena, std::uint32_t worke
   if (slot.stop.load(std::memory_order_acquire) != StopReason::none) return;
 
   ScopedJsonArena scope(arena);
-  // Most jobs of a runtime that feeds sensors carry no params: skip parsing.
-  const bool empty = slot.params_length == 2 && slot.params[0] == '{' && slot.params[1] == '}';
-  const cJSON* params = empty ? cJSON_CreateObject() : cJSON_ParseWithLength(slot.params, slot.params_length);
+  // Most jobs of a runtime that feeds sensors carry no params: skip parsing
+  // and hand the handler an empty object that lives on this stack.
+  cJSON no_params{};
+  no_params.type = cJSON_Object;
+  const cJSON* params =
+      slot.params_length == 0 ? &no_params : cJSON_ParseWithLength(slot.params, slot.params_length);
   if (params == nullptr) {
     slot.error = JobError::make(ErrorCode::handler_error, "params could not be parsed in json_arena_bytes");
     return;

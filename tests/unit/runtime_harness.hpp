@@ -25,6 +25,7 @@ struct RecordedStatus {
   std::optional<ErrorCode> error;
   std::string message;
   std::optional<int> exit_code;
+  std::int64_t ts_ms = 0;
 };
 
 class StatusRecorder final : public StatusSink {
@@ -33,7 +34,7 @@ class StatusRecorder final : public StatusSink {
     {
       std::lock_guard lock(mutex_);
       statuses_.push_back({std::string(s.id), s.state, std::string(s.result_json), s.error_code,
-                           std::string(s.error_message), s.exit_code});
+                           std::string(s.error_message), s.exit_code, s.ts_ms});
     }
     changed_.notify_all();
   }

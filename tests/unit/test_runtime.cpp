@@ -84,6 +84,30 @@ TEST_F(RuntimeTest, EchoJobPassesQueuedRunningSucceededWithItsResult) {
   EXPECT_EQ(rt.runtime.job_state("job-1"), JobState::succeeded);
 }
 
+std::int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST_F(RuntimeTest, StatusTimestampsAreTheWallClockWhenDelivered) {
+  ASSERT_TRUE(rt.start());
+  // The loop reads the wall clock once per iteration, not per status; a job
+  // submitted after the clock moved on must not carry the earlier reading.
+  for (const std::string id : {"ts-1", "ts-2"}) {
+    const std::int64_t before = wall_now_ms();
+    ASSERT_TRUE(rt.submit(id, "echo").accepted);
+    ASSERT_TRUE(rt.recorder.wait_terminal(id));
+    const std::int64_t after = wall_now_ms();
+    for (const RecordedStatus& status : rt.recorder.all()) {
+      if (status.id != id) continue;
+      EXPECT_GE(status.ts_ms, before) << id << " " << to_string(status.state);
+      EXPECT_LE(status.ts_ms, after) << id << " " << to_string(status.state);
+    }
+    // Let the clock move on by more than the loop's millisecond tick.
+    while (wall_now_ms() < after + 2) std::this_thread::yield();
+  }
+}
+
 TEST_F(RuntimeTest, SubmitJsonDecodesTheProtocolPayload) {
   ASSERT_TRUE(rt.start());
   const SubmitResult r =
@@ -579,6 +603,104 @@ class LoopCaller final : public Component {
  private:
   uv_async_t async_{};
 };
+
+TEST(RuntimeWorkers, ABurstOfJobsWakesEveryIdleWorker) {
+  // Idle workers sleep; one wake is in flight at a time and a woken worker
+  // passes it on. If it did not, the second job of the burst would wait for
+  // the first to end, which here is never.
+  RuntimeConfig config = small_config();
+  config.workers = 4;
+  RunningRuntime rt(config);
+  Gate gate;
+  ASSERT_TRUE(rt.runtime.register_handler("gated", [&](JobContext& job) {
+    return gate.pass(job) ? HandlerResult::success() : HandlerResult::failure("stopped");
+  }).ok());
+  ASSERT_TRUE(rt.start());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(rt.submit("burst-" + std::to_string(i), "gated").accepted);
+  EXPECT_TRUE(gate.wait_entered(4));
+  gate.open();
+  for (int i = 0; i < 4; ++i) {
+    auto done = rt.recorder.wait_terminal("burst-" + std::to_string(i));
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->state, JobState::succeeded);
+  }
+}
+
+// Submits a new job on the loop thread for each job of `watched` that ends,
+// as a transport does for a backend that resubmits on every result.
+class ResubmittingSink final : public StatusSink {
+ public:
+  ResubmittingSink(Runtime& runtime, std::set<std::string> watched) : runtime_(runtime), watched_(std::move(watched)) {}
+  void on_status(const JobStatusView& status) noexcept override {
+    if (!is_terminal(status.state) || watched_.count(std::string(status.id)) == 0) return;
+    const std::string id = "again-" + std::string(status.id);
+    const SubmitResult result = runtime_.submit(JobRequest{id, "echo", "", {}});
+    std::lock_guard lock(mutex_);
+    outcomes_.emplace_back(id, result.rejection);
+  }
+  std::vector<std::pair<std::string, std::optional<ErrorCode>>> outcomes() {
+    std::lock_guard lock(mutex_);
+    return outcomes_;
+  }
+
+ private:
+  Runtime& runtime_;
+  std::set<std::string> watched_;
+  std::mutex mutex_;
+  std::vector<std::pair<std::string, std::optional<ErrorCode>>> outcomes_;
+};
+
+TEST(RuntimeOnTheLoop, ASinkSubmittingAsJobsEndGetsTheSlotsOfTheEndedJobs) {
+  // One worker and room for two waiting jobs: four slots. One job runs, two
+  // wait, and both waiting ones are canceled while the loop is busy, so
+  // their ends reach the loop in one batch. The sink's first resubmission
+  // takes the last free slot; the second finds none free and must be given
+  // the slot of a job that ended earlier in the same batch, not be refused.
+  RuntimeConfig config = small_config();
+  config.workers = 1;
+  config.queue_capacity = 2;
+  LoopCaller caller;  // outlives the runtime that calls it
+  RunningRuntime rt(config);
+  ResubmittingSink resubmit(rt.runtime, {"q1", "q2"});
+  rt.runtime.add_status_sink(resubmit);
+  rt.runtime.add_component(caller);
+  Gate gate;
+  ASSERT_TRUE(rt.runtime.register_handler("echo", echo).ok());
+  ASSERT_TRUE(rt.runtime.register_handler("gated", [&](JobContext& job) {
+    return gate.pass(job) ? HandlerResult::success() : HandlerResult::failure("stopped");
+  }).ok());
+  std::promise<void> loop_busy;
+  std::promise<void> release_loop;
+  std::shared_future<void> released = release_loop.get_future().share();
+  caller.call = [&] {
+    loop_busy.set_value();
+    released.wait();
+  };
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.submit("w", "gated").accepted);
+  // A delivered status means the loop runs, so the caller's handle is open.
+  ASSERT_TRUE(rt.recorder.wait_state("w", JobState::running));
+  ASSERT_TRUE(rt.submit("q1", "gated").accepted);
+  ASSERT_TRUE(rt.submit("q2", "gated").accepted);
+  caller.poke();
+  ASSERT_EQ(loop_busy.get_future().wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(rt.runtime.cancel("q1"));
+  EXPECT_TRUE(rt.runtime.cancel("q2"));
+  release_loop.set_value();
+
+  ASSERT_TRUE(rt.recorder.wait_terminal("q2"));
+  EXPECT_EQ(rt.recorder.wait_terminal("q1")->state, JobState::canceled);
+  EXPECT_EQ(rt.recorder.wait_terminal("q2")->state, JobState::canceled);
+  gate.open();
+  for (const std::string id : {"again-q1", "again-q2"}) {
+    auto done = rt.recorder.wait_terminal(id);
+    ASSERT_TRUE(done) << id;
+    EXPECT_EQ(done->state, JobState::succeeded) << id;
+  }
+  using Outcome = std::pair<std::string, std::optional<ErrorCode>>;
+  EXPECT_EQ(resubmit.outcomes(), (std::vector<Outcome>{{"again-q1", std::nullopt}, {"again-q2", std::nullopt}}));
+  EXPECT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+}
 
 TEST(RuntimeOnTheLoop, CancelOnTheLoopThreadDeliversCanceledBeforeItReturns) {
   LoopCaller caller;  // outlives the runtime that calls it

@@ -291,7 +291,13 @@ void edgerun_pool(benchmark::State& state, PostFrom from) {
     } else {
       poster.post(batch);
     }
-    if (!completion.wait()) {
+    // A job's terminal status goes out a little before its slot is free
+    // again (slots are given back once per delivered batch), so a thread
+    // that refills the whole queue waits for the slots, as
+    // wait_until_all_jobs_finished() documents. On the loop thread, submit()
+    // retires ended jobs itself when it needs their slots.
+    if (!completion.wait() ||
+        (from == PostFrom::benchmark_thread && !runtime.wait_until_all_jobs_finished(kBatchTimeout))) {
       state.SkipWithError("a batch did not complete in time");
       break;
     }

@@ -9,6 +9,7 @@
 // from any thread once start() succeeded. Sinks and components are called on
 // the loop thread only.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -50,12 +51,19 @@ struct JobRequest {
 };
 
 struct SubmitResult {
+  // Only the terminating NULs are written: zeroing both buffers would cost
+  // more than the rest of an admission.
+  SubmitResult() noexcept {
+    message[0] = '\0';
+    id[0] = '\0';
+  }
+
   bool accepted = false;
   std::optional<ErrorCode> rejection;
-  std::array<char, 160> message{};
+  std::array<char, 160> message;
   // The job id when the submission's id could be read (and is valid), so the
   // rejection can go to the job's status topic.
-  std::array<char, 65> id{};
+  std::array<char, 65> id;
 
   std::string_view id_view() const noexcept;
   std::string_view message_view() const noexcept;

@@ -47,4 +47,15 @@ std::size_t current_thread_name(std::span<char> out) noexcept;
 // Any thread may call it; it leaves the caller's signal mask as it was.
 std::thread spawn_named_thread(std::string_view name, std::function<void()> fn);
 
+// Tells the CPU the calling thread is spinning on a shared variable: it
+// saves power and gives the core to the sibling hyperthread instead of
+// flooding the memory bus with speculative loads.
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
 }  // namespace edgerun::port
