@@ -18,9 +18,11 @@ Status Runtime::Impl::run() {
   if (ran_) return Status::error("run() was called twice");
   ran_ = true;
   loop_thread_.store(std::this_thread::get_id(), std::memory_order_release);
+  Status start_failure;
   for (Component* component : components_) {
     if (Status started = component->on_start(loop_); !started) {
       log_.write(LogLevel::error, "component failed to start", {{"error", started.message()}});
+      start_failure = Status::error("a component failed to start: %s", started.message());
       shutdown(false, std::chrono::milliseconds(0));
       break;
     }
@@ -32,7 +34,7 @@ Status Runtime::Impl::run() {
   const int rc = uv_loop_close(&loop_);
   loop_open_ = false;
   if (rc != 0) return Status::error("uv_loop_close: %s (a component left a handle open)", uv_strerror(rc));
-  return {};
+  return start_failure;
 }
 
 void Runtime::Impl::on_wake(uv_async_t* handle) {

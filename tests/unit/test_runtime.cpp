@@ -604,6 +604,29 @@ class LoopCaller final : public Component {
   uv_async_t async_{};
 };
 
+// A component whose on_start fails, as a transport that cannot reach its
+// broker's address does.
+class FailingComponent final : public Component {
+ public:
+  Status on_start(uv_loop_s&) noexcept override { return Status::error("broker address does not resolve"); }
+  void on_stop() noexcept override { stopped = true; }
+  bool stopped = false;
+};
+
+TEST(RuntimeComponents, RunReturnsTheErrorOfAComponentThatFailedToStart) {
+  FailingComponent failing;
+  Runtime runtime(small_config());
+  runtime.add_component(failing);
+  ASSERT_TRUE(runtime.register_handler("echo", echo).ok());
+  ASSERT_TRUE(runtime.start().ok());
+  const Status ran = runtime.run();  // returns by itself: the runtime stops at once
+  EXPECT_FALSE(ran.ok());
+  EXPECT_NE(std::string_view(ran.message()).find("broker address does not resolve"), std::string_view::npos)
+      << ran.message();
+  EXPECT_TRUE(failing.stopped);
+  EXPECT_EQ(runtime.submit(JobRequest{"after", "echo", "", {}}).rejection, ErrorCode::shutting_down);
+}
+
 TEST(RuntimeWorkers, ABurstOfJobsWakesEveryIdleWorker) {
   // Idle workers sleep; one wake is in flight at a time and a woken worker
   // passes it on. If it did not, the second job of the burst would wait for

@@ -88,7 +88,9 @@ class Runtime {
 
   // Validates the config, allocates every buffer, starts the workers.
   Status start();
-  // Runs the loop on the calling thread until shutdown has finished.
+  // Runs the loop on the calling thread until shutdown has finished. If a
+  // component's on_start fails, the runtime stops at once (every job is
+  // canceled, every component stopped) and run() returns that error.
   Status run();
 
   // Any thread. Decodes a submission per the protocol and admits it.

@@ -123,9 +123,7 @@ MqttTransport::~MqttTransport() {
 
 Status MqttTransport::on_start(uv_loop_s& loop) noexcept {
   loop_ = &loop;
-  Status started = start_connection();
-  if (!started) start_failed_ = true;
-  return started;
+  return start_connection();
 }
 
 Status MqttTransport::start_connection() noexcept {

@@ -62,9 +62,6 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   void set_telemetry(const DaemonConfig::Telemetry& telemetry) noexcept;
 
   bool connected() const noexcept { return connected_; }
-  // Whether on_start failed (the runtime then stops at once and run() still
-  // returns success): the program should exit non-zero.
-  bool start_failed() const noexcept { return start_failed_; }
 
  private:
   struct Handles;
@@ -137,7 +134,6 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   bool draining_ = false;
   bool stopping_ = false;
   bool closed_ = false;
-  bool start_failed_ = false;
   bool metrics_overflow_logged_ = false;
   int open_handles_ = 0;
   int offline_mid_ = -1;
