@@ -94,6 +94,13 @@ class Runtime {
   Status run();
 
   // Any thread. Decodes a submission per the protocol and admits it.
+  //
+  // A job holds its slot until a little after its terminal status: the loop
+  // gives slots back once per batch of statuses it delivered. On the loop
+  // thread (a sink, a transport) submit() retires ended jobs itself when it
+  // needs their slots. Another thread that refills the whole queue the
+  // moment it sees the last statuses may be refused `queue_full` for that
+  // moment; wait_until_all_jobs_finished() returns once the slots are free.
   SubmitResult submit_json(std::string_view payload) noexcept;
   SubmitResult submit(const JobRequest& request) noexcept;
   // Any thread. Cancels a queued or running job; false for an unknown or
