@@ -81,6 +81,10 @@ void Runtime::Impl::process_inbox() noexcept {
 }
 
 void Runtime::Impl::make_room() noexcept {
+  // On the loop thread, jobs that ended but are not retired yet may hold the
+  // last free slots; retire them first so a burst is not refused
+  // `queue_full` while the queue has room. Other threads leave it to the loop.
+  if (free_count_.load(std::memory_order_relaxed) != 0 || !on_loop_thread()) return;
   process_inbox();
   // Inside process_inbox (a sink submitting), retire what this batch has
   // ended so far.

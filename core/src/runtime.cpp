@@ -271,32 +271,14 @@ SubmitResult Runtime::Impl::accepted(std::string_view id) noexcept {
   return result;
 }
 
-// submit_json() and submit() return one named result on every path, so that
-// it is built in the caller's storage rather than copied out (it is 240
-// bytes, and admission is on every job's path).
+// Both entry points admit, then deliver `queued` at once on the loop thread.
+// Every return of the admit_* functions is a prvalue and the wrappers return
+// their one named result, so the 240-byte result is built in the caller's
+// storage, never copied (admission is on every job's path).
 SubmitResult Runtime::Impl::submit_json(std::string_view payload) noexcept {
-  SubmitResult result;
-  if (!started_) {
-    result = reject({}, ErrorCode::shutting_down, "the runtime is not started");
-    return result;
-  }
-  // On the loop thread, jobs that ended but are not yet retired may hold the
-  // last free slots; retire them first so a burst is not refused `queue_full`
-  // while the queue has room.
-  const bool on_loop = on_loop_thread();
-  if (on_loop && free_count_.load(std::memory_order_relaxed) == 0) make_room();
   std::uint32_t admitted = 0;
-  {
-    std::lock_guard lock(table_mutex_);
-    ScopedJsonArena scope(arenas_[0]);
-    const DecodedSubmission decoded = decode_submission(payload, config_.max_payload_bytes);
-    if (decoded.error) {
-      result = reject(decoded.id, *decoded.error, decoded.message);
-      return result;
-    }
-    result = admit_locked(decoded.id, decoded.type, decoded.params, decoded.timeout_ms, admitted);
-  }
-  if (on_loop && result.accepted) deliver_queued_now(admitted);
+  SubmitResult result = admit_json(payload, admitted);
+  if (result.accepted && on_loop_thread()) deliver_queued_now(admitted);
   return result;
 }
 
@@ -307,10 +289,20 @@ SubmitResult Runtime::Impl::submit(const JobRequest& request) noexcept {
   return result;
 }
 
+SubmitResult Runtime::Impl::admit_json(std::string_view payload, std::uint32_t& admitted) noexcept {
+  if (!started_) return reject({}, ErrorCode::shutting_down, "the runtime is not started");
+  make_room();
+  std::lock_guard lock(table_mutex_);
+  ScopedJsonArena scope(arenas_[0]);
+  const DecodedSubmission decoded = decode_submission(payload, config_.max_payload_bytes);
+  if (decoded.error) return reject(decoded.id, *decoded.error, decoded.message);
+  return admit_locked(decoded.id, decoded.type, decoded.params, decoded.timeout_ms, admitted);
+}
+
 SubmitResult Runtime::Impl::admit_request(const JobRequest& request, std::uint32_t& admitted) noexcept {
   if (!started_) return reject({}, ErrorCode::shutting_down, "the runtime is not started");
   if (!is_valid_id(request.id)) return reject({}, ErrorCode::bad_request, "id must match [A-Za-z0-9._-]{1,64}");
-  if (free_count_.load(std::memory_order_relaxed) == 0 && on_loop_thread()) make_room();
+  make_room();
   return submit_locked(request, admitted);
 }
 

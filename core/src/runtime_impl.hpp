@@ -6,9 +6,9 @@
 // retire), then the work queue's own mutex. Workers take only the work
 // queue's; they report to the loop through a lock-free ring each. The inbox,
 // another such ring whose producers hold table_mutex_, carries what other
-// threads report (a job queued by a foreign submitter, a cancel). The loop is the only thread that delivers
-// statuses, runs timers and retires slots; it delivers a job's states in
-// order whatever order the reports arrive in.
+// threads report (a job queued by a foreign submitter, a cancel). The loop
+// is the only thread that delivers statuses, runs timers and retires slots;
+// it delivers a job's states in order whatever order the reports arrive in.
 
 #include <uv.h>
 
@@ -90,9 +90,11 @@ class Runtime::Impl {
                             std::optional<std::uint32_t> timeout_ms, std::uint32_t& admitted) noexcept;
   SubmitResult submit_locked(const JobRequest& request, std::uint32_t& admitted) noexcept;
   SubmitResult admit_request(const JobRequest& request, std::uint32_t& admitted) noexcept;
+  SubmitResult admit_json(std::string_view payload, std::uint32_t& admitted) noexcept;
   static SubmitResult accepted(std::string_view id) noexcept;
   void deliver_queued_now(std::uint32_t index) noexcept;
-  // Loop thread, when no slot is free: retires the jobs that have ended.
+  // Before admission: on the loop thread with no slot free, retires the jobs
+  // that have ended. Otherwise nothing.
   void make_room() noexcept;
   detail::JobSlot* find_in_flight_locked(std::string_view id, std::uint64_t hash) const noexcept;
   void cancel_slot_locked(std::uint32_t index) noexcept;
