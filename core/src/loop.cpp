@@ -226,7 +226,7 @@ void Runtime::Impl::retire_ended() noexcept {
     ++slot.generation;
     (void)free_slots_->try_push(index);
   }
-  free_count_.fetch_add(ended_count_, std::memory_order_relaxed);
+  free_count_.store(free_count_.load(std::memory_order_relaxed) + ended_count_, std::memory_order_relaxed);
   in_flight_ -= ended_count_;
   ended_count_ = 0;
   if (in_flight_ == 0) all_finished_.notify_all();

@@ -138,7 +138,7 @@ Status Runtime::Impl::start() {
   for (std::size_t i = 0; i < arena_count; ++i) {
     arenas_[i].assign(std::span<std::byte>(arena_memory_.get() + i * config_.json_arena_bytes, config_.json_arena_bytes));
   }
-  work_ = std::make_unique<detail::WorkQueue>(config_.queue_capacity);
+  work_ = std::make_unique<detail::WorkQueue>(config_.queue_capacity, slot_count_);
   // Other threads put at most three events per job into the inbox (queued,
   // the end of a canceled queued job, a cancel decision). Besides the jobs
   // in flight, the inbox may still hold events of jobs retired since its
@@ -255,7 +255,7 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   }
   slot.in_use = true;
   in_flight_index_->insert(hash, index);
-  free_count_.fetch_sub(1, std::memory_order_relaxed);
+  free_count_.store(free_count_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   ++in_flight_;
   // The loop delivers `queued` itself when the job was submitted on its
   // thread; a job from another thread needs the loop woken for it.

@@ -149,7 +149,8 @@ class Runtime::Impl {
   mutable std::condition_variable all_finished_;
   std::uint32_t in_flight_ = 0;  // table lock
   // Free slots, mirrored outside the lock so the loop can tell cheaply when
-  // it must retire ended jobs before admitting more.
+  // it must retire ended jobs before admitting more. Written only under the
+  // table lock, so a load and a store do (no locked instruction per job).
   std::atomic<std::uint32_t> free_count_{0};
   bool accepting_ = false;       // table lock
 

@@ -1,109 +1,230 @@
 #pragma once
 // The bounded queue between admission and the workers: slot indices in FIFO
-// order. Producers never block (full is a result); workers sleep on a
-// condition variable while it is empty, and at most one wake is in flight.
+// order. One producer at a time (admission and cancel hold the table lock),
+// any number of worker consumers, and no lock between them: a lock here was
+// taken twice per job by three threads, and on a small board the thread
+// holding it is often the one the scheduler has just preempted. Producers
+// never block (full is a result); workers sleep on a condition variable while
+// it is empty, and at most one wake is in flight.
+//
+// Cancel cannot take an entry out of the middle of a lock-free ring, so a job
+// is taken by its ticket instead: each push gives the slot a fresh ticket and
+// the entry carries it; a worker, or a cancel, takes the job by clearing the
+// slot's ticket, and a worker skips an entry whose ticket is no longer its
+// slot's. Such dead entries only hold ring room: the ring has room for twice
+// the queue's capacity, and a push that finds it full drops them all in one
+// pass, paid for by the cancels that left them.
 
 #include <atomic>
+#include <bit>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 
 #include "edgerun/port/thread.hpp"
-#include "edgerun/ring_queue.hpp"
 
 namespace edgerun::detail {
 
 class WorkQueue {
  public:
-  explicit WorkQueue(std::uint32_t capacity) : queue_(capacity) {}
+  // capacity: jobs that may wait; slots: the number of slot indices.
+  WorkQueue(std::uint32_t capacity, std::uint32_t slots)
+      : capacity_(capacity),
+        ring_size_(std::bit_ceil(std::uint64_t{capacity} * 2)),
+        mask_(ring_size_ - 1),
+        cells_(new std::atomic<std::uint64_t>[ring_size_]),
+        tickets_(new std::atomic<std::uint32_t>[slots]) {
+    for (std::uint64_t i = 0; i < ring_size_; ++i) cells_[i].store(0, std::memory_order_relaxed);
+    for (std::uint32_t i = 0; i < slots; ++i) tickets_[i].store(kNotQueued, std::memory_order_relaxed);
+  }
 
+  // Producer. False when `capacity` jobs are waiting.
   bool try_push(std::uint32_t slot) noexcept {
-    bool wake = false;
-    {
-      std::lock_guard lock(mutex_);
-      if (!queue_.try_push(slot)) return false;
-      queued_.store(queue_.size(), std::memory_order_release);
-      wake = claim_wake_locked();
+    const std::uint64_t pushed = pushed_.load(std::memory_order_relaxed);
+    const std::uint64_t waiting = pushed - removed_.load(std::memory_order_relaxed) - taken_.load(std::memory_order_relaxed);
+    if (waiting >= capacity_) return false;
+    if (ring_full()) {
+      drop_dead_entries();
+      // Not reached: at most `capacity` entries wait, and the ring holds twice that.
+      if (ring_full()) return false;
     }
-    if (wake) ready_.notify_one();
+    if (++last_ticket_ == kNotQueued) ++last_ticket_;
+    tickets_[slot].store(last_ticket_, std::memory_order_relaxed);
+    pushed_.store(pushed + 1, std::memory_order_relaxed);
+    if (waiting + 1 > high_water_.load(std::memory_order_relaxed)) {
+      high_water_.store(waiting + 1, std::memory_order_relaxed);
+    }
+    append(entry(slot, last_ticket_));
     return true;
   }
 
+  // Producer. True when the slot's job was waiting and now never reaches a
+  // worker; false when a worker has it (or it was not queued). Its entry
+  // stays in the ring, dead, until a worker pops it or a push drops it.
   bool remove(std::uint32_t slot) noexcept {
-    std::lock_guard lock(mutex_);
-    const bool removed = queue_.remove(slot);
-    queued_.store(queue_.size(), std::memory_order_release);
-    return removed;
+    std::uint32_t ticket = tickets_[slot].load(std::memory_order_acquire);
+    if (ticket == kNotQueued || !tickets_[slot].compare_exchange_strong(ticket, kNotQueued, std::memory_order_acq_rel)) {
+      return false;
+    }
+    removed_.store(removed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return true;
   }
 
-  // Worker threads. Blocks until a slot is available; false once closed.
+  // Worker threads. Blocks until a job is taken; false once closed.
   bool pop_wait(std::uint32_t& slot) noexcept {
-    // A short spin before sleeping: when jobs arrive one by one a little
-    // slower than a worker runs them, sleeping after each job costs a futex
-    // wake and a context switch per job. The spin is bounded (a few
-    // microseconds) and only reads one atomic.
-    for (int spin = 0; spin < kSpins && queued_.load(std::memory_order_acquire) == 0; ++spin) port::cpu_relax();
-    bool wake = false;
-    {
-      std::unique_lock lock(mutex_);
-      while (queue_.empty() && !closed_) {
-        ++sleeping_;
-        ready_.wait(lock);
-        --sleeping_;
-        wake_pending_ = false;
+    for (;;) {
+      if (closed_.load(std::memory_order_acquire)) return false;
+      if (take(slot)) {
+        // Pass the wake on: this worker may have been the one woken, and
+        // more work waits.
+        if (!ring_empty()) wake_one_sleeper();
+        return true;
       }
-      if (closed_) return false;
-      (void)queue_.try_pop(slot);
-      queued_.store(queue_.size(), std::memory_order_release);
-      // Pass the wake on: this worker was the one woken, and more work waits.
-      wake = !queue_.empty() && claim_wake_locked();
+      // A short spin before sleeping: when jobs arrive one by one a little
+      // slower than a worker runs them, sleeping after each job costs a
+      // futex wake and a context switch per job. The spin is bounded (a few
+      // microseconds) and only reads.
+      for (int spin = 0; spin < kSpins && ring_empty(); ++spin) port::cpu_relax();
+      if (!ring_empty()) continue;
+      std::unique_lock lock(sleep_mutex_);
+      if (closed_.load(std::memory_order_acquire)) return false;
+      // Announce the sleep, then look once more: a producer either sees the
+      // announcement or its entry is seen here (both sides fence between
+      // their store and their load).
+      sleepers_.fetch_add(1, std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (!ring_empty()) {
+        sleepers_.fetch_sub(1, std::memory_order_relaxed);
+        continue;
+      }
+      ready_.wait(lock);
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
+      // The wake in flight has arrived. A producer that saw it pending and
+      // did not wake anyone has its entry seen by the take() that follows.
+      wake_pending_.store(false, std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
     }
-    if (wake) ready_.notify_one();
-    return true;
   }
 
   void close() noexcept {
-    {
-      std::lock_guard lock(mutex_);
-      closed_ = true;
-    }
+    closed_.store(true, std::memory_order_release);
+    { std::lock_guard lock(sleep_mutex_); }
     ready_.notify_all();
   }
 
-  bool full() const noexcept {
-    std::lock_guard lock(mutex_);
-    return queue_.full();
-  }
+  bool full() const noexcept { return size() >= capacity_; }
   std::size_t size() const noexcept {
-    std::lock_guard lock(mutex_);
-    return queue_.size();
+    // Read away from the producer: the three counts may be of moments apart.
+    const std::uint64_t out = removed_.load(std::memory_order_relaxed) + taken_.load(std::memory_order_relaxed);
+    const std::uint64_t in = pushed_.load(std::memory_order_relaxed);
+    return in > out ? in - out : 0;
   }
-  std::size_t high_water() const noexcept {
-    std::lock_guard lock(mutex_);
-    return queue_.high_water();
-  }
-  std::size_t capacity() const noexcept { return queue_.capacity(); }
+  std::size_t high_water() const noexcept { return high_water_.load(std::memory_order_relaxed); }
+  std::size_t capacity() const noexcept { return capacity_; }
 
  private:
-  mutable std::mutex mutex_;
-  std::condition_variable ready_;
-  OwnedRingQueue<std::uint32_t> queue_;
-  // Wakes one sleeper unless a wake is already on its way. A burst of pushes
-  // then costs one futex wake, not one per job: the woken worker passes the
-  // wake on (pop_wait) while work remains, so sleepers wake one after the
-  // other, each to a job, and none to an empty queue.
-  bool claim_wake_locked() noexcept {
-    if (sleeping_ == 0 || wake_pending_) return false;
-    wake_pending_ = true;
-    return true;
+  static constexpr std::uint32_t kNotQueued = 0;
+  static constexpr int kSpins = 64;
+
+  static std::uint64_t entry(std::uint32_t slot, std::uint32_t ticket) noexcept {
+    return std::uint64_t{ticket} << 32 | slot;
+  }
+  static std::uint32_t slot_of(std::uint64_t entry) noexcept { return static_cast<std::uint32_t>(entry); }
+  static std::uint32_t ticket_of(std::uint64_t entry) noexcept { return static_cast<std::uint32_t>(entry >> 32); }
+
+  bool ring_full() const noexcept {
+    return tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_acquire) == ring_size_;
+  }
+  bool ring_empty() const noexcept {
+    return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
   }
 
-  bool closed_ = false;
-  int sleeping_ = 0;  // workers waiting on ready_
-  bool wake_pending_ = false;  // a notify_one whose worker has not run yet
-  // The queue's size, readable without the lock, for the spin.
-  std::atomic<std::size_t> queued_{0};
-  static constexpr int kSpins = 64;
+  // Producer: puts an entry at the tail (the ring has room) and wakes a
+  // worker if all are asleep.
+  void append(std::uint64_t value) noexcept {
+    const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
+    cells_[tail & mask_].store(value, std::memory_order_relaxed);
+    tail_.store(tail + 1, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_relaxed) != 0) wake_one_sleeper();
+  }
+
+  // Any thread: takes the entry at the head. The cell is read before the
+  // head moves; a cell the producer reused meanwhile fails the exchange,
+  // since the producer reuses a cell only after the head has passed it.
+  bool pop_entry(std::uint64_t& value) noexcept {
+    std::uint64_t head = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (head == tail_.load(std::memory_order_acquire)) return false;
+      value = cells_[head & mask_].load(std::memory_order_relaxed);
+      if (head_.compare_exchange_weak(head, head + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
+    }
+  }
+
+  // Workers: the next job still waiting; dead entries are skipped.
+  bool take(std::uint32_t& slot) noexcept {
+    std::uint64_t value = 0;
+    while (pop_entry(value)) {
+      std::uint32_t ticket = ticket_of(value);
+      if (tickets_[slot_of(value)].compare_exchange_strong(ticket, kNotQueued, std::memory_order_acq_rel)) {
+        taken_.fetch_add(1, std::memory_order_relaxed);
+        slot = slot_of(value);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Producer, with the ring full: one turn of the ring, putting each entry
+  // still waiting back at the tail in the same order and dropping the dead.
+  void drop_dead_entries() noexcept {
+    const std::uint64_t count = tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_acquire);
+    std::uint64_t value = 0;
+    for (std::uint64_t i = 0; i < count && pop_entry(value); ++i) {
+      // Only this thread clears a waiting ticket besides the worker that
+      // pops the entry, and the entry is in this thread's hands.
+      if (tickets_[slot_of(value)].load(std::memory_order_acquire) == ticket_of(value)) append(value);
+    }
+  }
+
+  void wake_one_sleeper() noexcept {
+    if (sleepers_.load(std::memory_order_relaxed) == 0 || wake_pending_.load(std::memory_order_relaxed)) return;
+    {
+      std::lock_guard lock(sleep_mutex_);
+      // Under the lock a counted sleeper is inside wait(): the notify
+      // reaches it.
+      if (sleepers_.load(std::memory_order_relaxed) == 0 || wake_pending_.load(std::memory_order_relaxed)) return;
+      wake_pending_.store(true, std::memory_order_relaxed);
+    }
+    ready_.notify_one();
+  }
+
+  const std::uint32_t capacity_;
+  const std::uint64_t ring_size_;
+  const std::uint64_t mask_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> cells_;
+  std::unique_ptr<std::atomic<std::uint32_t>[]> tickets_;  // per slot; kNotQueued when not waiting
+  std::uint32_t last_ticket_ = kNotQueued;  // producer only
+
+  // The jobs waiting are pushed - removed - taken. Each count has one kind of
+  // writer, so the producer makes no read-modify-write on a line the workers
+  // write. The workers' line and the producer's are apart.
+  alignas(64) std::atomic<std::uint64_t> head_{0};
+  std::atomic<std::uint64_t> taken_{0};  // workers
+  alignas(64) std::atomic<std::uint64_t> tail_{0};
+  std::atomic<std::uint64_t> pushed_{0};   // producer
+  std::atomic<std::uint64_t> removed_{0};  // producer
+  std::atomic<std::uint64_t> high_water_{0};
+
+  // Sleeping. wake_pending_: a notify_one whose worker has not run yet; a
+  // burst of pushes then costs one futex wake, not one per job, and the woken
+  // worker passes the wake on while work remains.
+  alignas(64) std::mutex sleep_mutex_;
+  std::condition_variable ready_;
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> wake_pending_{false};
+  std::atomic<bool> closed_{false};
 };
 
 }  // namespace edgerun::detail

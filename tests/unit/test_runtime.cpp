@@ -3,9 +3,13 @@
 #include <cjson/cJSON.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "edgerun/port/thread.hpp"
 #include "runtime_harness.hpp"
@@ -302,6 +306,49 @@ TEST_F(RuntimeTest, CancelAQueuedJobRemovesItBeforeItRuns) {
   ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
   EXPECT_EQ(ran.load(), 0);
   EXPECT_EQ(rt.recorder.states_of("victim"), (std::vector<JobState>{JobState::queued, JobState::canceled}));
+}
+
+// A canceled queued job leaves no trace that takes queue room: a backend that
+// submits and cancels over and over while every worker is held still finds
+// the queue's full capacity, and no canceled job runs. (Two workers run the
+// jobs, so the order they finish in is not checked here; the work queue's
+// own tests check FIFO.)
+TEST_F(RuntimeTest, CancelingQueuedJobsOverAndOverKeepsTheWholeQueue) {
+  std::mutex order_mutex;
+  std::vector<std::string> ran;
+  ASSERT_TRUE(rt.runtime.register_handler("record", [&](JobContext& job) {
+    std::lock_guard lock(order_mutex);
+    ran.emplace_back(job.id());
+    return HandlerResult::success();
+  }).ok());
+  ASSERT_TRUE(rt.start());
+  const RuntimeConfig config = small_config();
+  for (std::uint32_t i = 0; i < config.workers; ++i) ASSERT_TRUE(rt.submit("held" + std::to_string(i), "gated").accepted);
+  ASSERT_TRUE(gate.wait_entered(static_cast<int>(config.workers)));
+  // One job waits at the head of the queue for the whole test.
+  ASSERT_TRUE(rt.submit("first", "record").accepted);
+  const int churn = static_cast<int>(config.queue_capacity) * 10;
+  for (int i = 0; i < churn; ++i) {
+    const std::string id = "churn" + std::to_string(i);
+    const SubmitResult submitted = rt.submit(id, "record");
+    ASSERT_TRUE(submitted.accepted) << id << ": " << submitted.message_view();
+    ASSERT_TRUE(rt.runtime.cancel(id));
+    ASSERT_TRUE(rt.recorder.wait_state(id, JobState::canceled)) << id;
+  }
+  // Slots of canceled jobs come back with the loop's next batch.
+  std::vector<std::string> expected{"first"};
+  for (std::uint32_t i = 1; i < config.queue_capacity; ++i) {
+    const std::string id = "fill" + std::to_string(i);
+    ASSERT_TRUE(rt.submit(id, "record").accepted) << id;
+    expected.push_back(id);
+  }
+  EXPECT_EQ(rt.submit("one-too-many", "record").rejection, ErrorCode::queue_full);
+  gate.open();
+  ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  std::lock_guard lock(order_mutex);
+  std::sort(ran.begin(), ran.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(ran, expected);
 }
 
 TEST_F(RuntimeTest, CancelARunningJobSignalsItsHandler) {
