@@ -80,6 +80,31 @@ class CodecDecode : public ::testing::Test {
   JsonArena arena_{std::span<std::byte>(memory_)};
 };
 
+// PROTOCOL.md: ids match [A-Za-z0-9._-]{1,64}. Every byte value is tried at
+// every position of every length, against that definition spelled out.
+TEST(CodecIds, EveryCharacterAtEveryPositionIsJudgedByTheProtocolsPattern) {
+  auto allowed = [](unsigned char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  };
+  for (std::size_t length = 1; length <= 64; ++length) {
+    std::string id(length, 'x');
+    ASSERT_TRUE(is_valid_id(id)) << length;
+    for (std::size_t at = 0; at < length; ++at) {
+      for (int c = 0; c < 256; ++c) {
+        id[at] = static_cast<char>(c);
+        ASSERT_EQ(is_valid_id(id), allowed(static_cast<unsigned char>(c)))
+            << "length " << length << ", byte " << c << " at " << at;
+      }
+      id[at] = 'x';
+    }
+  }
+  EXPECT_TRUE(is_valid_id("Job-42_a.B9"));
+  EXPECT_TRUE(is_valid_id(std::string(64, 'Z')));
+  EXPECT_FALSE(is_valid_id(""));
+  EXPECT_FALSE(is_valid_id(std::string(65, 'a')));
+}
+
 TEST_F(CodecDecode, GoodSubmissionYieldsEveryField) {
   const Decoded d =
       decode(R"({"v": 1, "id": "job-42", "type": "echo", "params": {"msg": "hi"}, "timeout_ms": 5000})");
