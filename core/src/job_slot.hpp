@@ -21,23 +21,27 @@ namespace edgerun::detail {
 enum class StopReason : std::uint8_t { none, canceled, timed_out };
 
 struct JobSlot {
+  // The fields every job touches come first, packed into the first three
+  // cache lines; the error text and the loop's timer, touched only by jobs
+  // that fail or run long, come last. A queue of thousands of slots does not
+  // fit a core's cache, so each line a job touches costs a miss.
+
   // Written at admission under the table lock, before the job is queued; read
   // by the worker and the loop after that.
   std::array<char, 65> id{};
   std::uint8_t id_length = 0;
-  std::uint64_t id_hash = 0;
   std::uint16_t handler = 0;
   std::uint32_t timeout_ms = 0;
+  std::uint64_t id_hash = 0;
   char* params = nullptr;  // max_payload_bytes + NUL, from the slab
+  char* result = nullptr;  // max_result_bytes + slack, from the slab
   std::uint32_t params_length = 0;
 
   // Written by the worker before it reports Finished.
-  char* result = nullptr;  // max_result_bytes + slack, from the slab
   std::uint32_t result_length = 0;
-  bool handler_succeeded = false;
-  JobError error;
   std::int64_t started_ns = 0;
   std::int64_t finished_ns = 0;
+  bool handler_succeeded = false;
 
   std::atomic<JobState> state{JobState::queued};
   std::atomic<StopReason> stop{StopReason::none};
@@ -51,11 +55,14 @@ struct JobSlot {
   bool queued_sent = false;
   bool running_sent = false;
   bool terminal_delivered = false;
-  JobState terminal_state = JobState::succeeded;
   bool ran = false;          // the loop processed Started
-  bool worker_done = false;  // the loop processed Finished: the worker's fields are readable
-  uv_timer_t timer{};  // timer.data points at the slot
+  bool timer_armed = false;  // the timeout timer was started
+  JobState terminal_state = JobState::succeeded;
   void* runtime = nullptr;
+
+  // Cold: written by the worker when the job fails; the loop's timer.
+  JobError error;
+  uv_timer_t timer{};  // timer.data points at the slot
 
   std::string_view id_view() const noexcept { return {id.data(), id_length}; }
 };

@@ -91,6 +91,19 @@ void Runtime::Impl::make_room() noexcept {
   retire_ended();
 }
 
+void Runtime::Impl::publish_deferred_jobs() noexcept {
+  if (!publish_pending_) return;
+  publish_pending_ = false;
+  // The work queue has one producer at a time: the table lock's holder.
+  std::lock_guard lock(table_mutex_);
+  work_->publish();
+}
+
+void Runtime::Impl::on_publish_check(uv_check_t* handle) { static_cast<Impl*>(handle->data)->publish_deferred_jobs(); }
+void Runtime::Impl::on_publish_prepare(uv_prepare_t* handle) {
+  static_cast<Impl*>(handle->data)->publish_deferred_jobs();
+}
+
 void Runtime::Impl::deliver_queued_now(std::uint32_t index) noexcept { deliver_through(slots_[index], JobState::queued); }
 
 std::int64_t Runtime::Impl::status_ts_ms() noexcept {
@@ -123,19 +136,19 @@ void Runtime::Impl::handle_event(const detail::InboxEvent& event, bool ends_next
       const std::int64_t elapsed_ms = static_cast<std::int64_t>(uv_now(&loop_)) - slot.started_ns / 1'000'000;
       const std::int64_t remaining = std::max<std::int64_t>(0, std::int64_t{slot.timeout_ms} - elapsed_ms);
       uv_timer_start(&slot.timer, &Impl::on_job_timer, static_cast<std::uint64_t>(remaining), 0);
+      slot.timer_armed = true;
       break;
     }
     case InboxKind::cancel_decided:
       if (!slot.terminal_delivered) {
-        uv_timer_stop(&slot.timer);
+        stop_timer(slot);
         deliver_through(slot, JobState::canceled);
       }
       break;
     case InboxKind::finished: {
-      slot.worker_done = true;
       // A job canceled while queued never reached a worker.
       if (slot.started_ns != 0) slot.ran = true;
-      uv_timer_stop(&slot.timer);
+      stop_timer(slot);
       if (!slot.terminal_delivered) {
         switch (slot.stop.load(std::memory_order_acquire)) {
           case StopReason::canceled: deliver_through(slot, JobState::canceled); break;
@@ -154,9 +167,18 @@ void Runtime::Impl::handle_event(const detail::InboxEvent& event, bool ends_next
   }
 }
 
+void Runtime::Impl::stop_timer(JobSlot& slot) noexcept {
+  // Most jobs end in the batch they start in and never arm a timer; the
+  // timer is on a cache line of its own that they need not touch.
+  if (!slot.timer_armed) return;
+  uv_timer_stop(&slot.timer);
+  slot.timer_armed = false;
+}
+
 void Runtime::Impl::on_job_timer(uv_timer_t* handle) {
   JobSlot& slot = *static_cast<JobSlot*>(handle->data);
   auto* self = static_cast<Impl*>(slot.runtime);
+  slot.timer_armed = false;  // a one-shot timer stops itself
   if (slot.terminal_delivered) return;
   auto expected = StopReason::none;
   if (!slot.stop.compare_exchange_strong(expected, StopReason::timed_out, std::memory_order_acq_rel)) return;
@@ -199,12 +221,6 @@ void Runtime::Impl::send(JobSlot& slot, JobState state) noexcept {
     slot.terminal_state = state;
     slot.state.store(state, std::memory_order_release);
     metrics_.add(builtin_.jobs_by_state[static_cast<std::size_t>(state)]);
-    if (slot.ran) {
-      // A job canceled or timed out while its handler runs ends now; the
-      // worker's finish time is not ours to read before it reports.
-      const std::int64_t end = slot.worker_done ? slot.finished_ns : port::monotonic_ns();
-      metrics_.observe(builtin_.job_duration, static_cast<double>(end - slot.started_ns) / 1e9);
-    }
     if (log_.enabled(LogLevel::debug)) log_.write(LogLevel::debug, "job ended", {{"job", status.id}, {"state", to_string(state)}});
   }
   for (StatusSink* sink : status_sinks_) sink->on_status(status);
@@ -222,7 +238,6 @@ void Runtime::Impl::retire_ended() noexcept {
     slot.in_use = false;
     slot.queued_sent = slot.running_sent = slot.terminal_delivered = false;
     slot.ran = false;
-    slot.worker_done = false;
     ++slot.generation;
     (void)free_slots_->try_push(index);
   }
@@ -304,6 +319,8 @@ void Runtime::Impl::close_loop_handles() noexcept {
   };
   close(&wake_);
   close(&flush_timer_);
+  close(&publish_check_);
+  close(&publish_prepare_);
   close(&drain_timer_);
   for (std::uint32_t i = 0; i < slot_count_; ++i) close(&slots_[i].timer);
 }

@@ -133,7 +133,6 @@ void Metrics::observe(MetricId id, double value) noexcept {
   while (bucket < s->bucket_count && value > s->bounds[bucket]) ++bucket;
   s->buckets[bucket].fetch_add(1, std::memory_order_relaxed);
   s->sum.fetch_add(value, std::memory_order_relaxed);
-  s->count.fetch_add(1, std::memory_order_relaxed);
 }
 
 double Metrics::value(MetricId id) const noexcept {

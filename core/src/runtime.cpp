@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "edgerun/check.hpp"
 #include "edgerun/codec.hpp"
@@ -162,6 +163,17 @@ Status Runtime::Impl::start() {
   wake_.data = this;
   uv_timer_init(&loop_, &flush_timer_);
   flush_timer_.data = this;
+  // Publishing jobs deferred by submissions on the loop thread: right after
+  // the I/O callbacks (check), and in any case before the loop waits
+  // (prepare). Neither keeps the loop alive.
+  uv_check_init(&loop_, &publish_check_);
+  publish_check_.data = this;
+  uv_check_start(&publish_check_, &Impl::on_publish_check);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&publish_check_));
+  uv_prepare_init(&loop_, &publish_prepare_);
+  publish_prepare_.data = this;
+  uv_prepare_start(&publish_prepare_, &Impl::on_publish_prepare);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&publish_prepare_));
   uv_timer_init(&loop_, &drain_timer_);
   drain_timer_.data = this;
   for (std::uint32_t i = 0; i < slot_count_; ++i) {
@@ -249,17 +261,22 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   slot.started_ns = slot.finished_ns = 0;
   slot.state.store(JobState::queued, std::memory_order_relaxed);
   slot.stop.store(StopReason::none, std::memory_order_relaxed);
-  if (!work_->try_push(index)) {
+  // On the loop thread a burst of submissions (a sink, a batch of MQTT
+  // messages) reaches the workers in batches; the loop publishes the rest
+  // before it next waits for I/O (publish_deferred_jobs).
+  const bool loop_thread = on_loop_thread();
+  if (!work_->try_push(index, !loop_thread)) {
     (void)free_slots_->try_push(index);
     return reject(id, ErrorCode::queue_full, "the job queue is full");
   }
+  if (loop_thread) publish_pending_ = true;
   slot.in_use = true;
   in_flight_index_->insert(hash, index);
   free_count_.store(free_count_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   ++in_flight_;
   // The loop delivers `queued` itself when the job was submitted on its
   // thread; a job from another thread needs the loop woken for it.
-  if (!on_loop_thread()) push_inbox(index, slot.generation, InboxKind::queued);
+  if (!loop_thread) push_inbox(index, slot.generation, InboxKind::queued);
   admitted = index;
   return accepted(id);
 }
@@ -314,9 +331,12 @@ SubmitResult Runtime::Impl::submit_locked(const JobRequest& request, std::uint32
   if (request.timeout_ms.has_value() && *request.timeout_ms == 0) {
     return reject(request.id, ErrorCode::bad_request, "timeout_ms must be at least 1");
   }
-  ScopedJsonArena scope(arenas_[0]);
+  // Most jobs carry no params; only parsing needs the admission arena, and
+  // its tree must live until admit_locked has copied it.
+  std::optional<ScopedJsonArena> scope;
   const cJSON* params = nullptr;
   if (!request.params_json.empty()) {
+    scope.emplace(arenas_[0]);
     params = cJSON_ParseWithLength(request.params_json.data(), request.params_json.size());
     if (params == nullptr && current_json_arena_exhausted()) {
       return reject(request.id, ErrorCode::too_large, "params are too complex for json_arena_bytes");

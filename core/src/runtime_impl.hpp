@@ -110,12 +110,16 @@ class Runtime::Impl {
   static void on_job_timer(uv_timer_t* handle);
   static void on_flush_timer(uv_timer_t* handle);
   static void on_drain_timer(uv_timer_t* handle);
+  static void on_publish_check(uv_check_t* handle);
+  static void on_publish_prepare(uv_prepare_t* handle);
+  void publish_deferred_jobs() noexcept;
   void process_inbox() noexcept;
   static constexpr std::size_t kInboxBatch = 64;
   // ends_next: the job's Finished is the next event of the same batch.
   void handle_event(const detail::InboxEvent& event, bool ends_next) noexcept;
   std::int64_t status_ts_ms() noexcept;
   void deliver_through(detail::JobSlot& slot, JobState state) noexcept;
+  void stop_timer(detail::JobSlot& slot) noexcept;
   void send(detail::JobSlot& slot, JobState state) noexcept;
   // Gives the slots of the jobs in ended_ back, under one table lock.
   void retire_ended() noexcept;
@@ -165,6 +169,11 @@ class Runtime::Impl {
 
   uv_async_t wake_{};
   uv_timer_t flush_timer_{};
+  uv_check_t publish_check_{};
+  uv_prepare_t publish_prepare_{};
+  // Loop thread only: jobs it submitted wait in the work queue to be
+  // published.
+  bool publish_pending_ = false;
   uv_timer_t drain_timer_{};
   std::atomic<std::thread::id> loop_thread_{};
   // Loop: jobs whose terminal status went out and whose worker is done, to

@@ -39,8 +39,11 @@ class WorkQueue {
     for (std::uint32_t i = 0; i < slots; ++i) tickets_[i].store(kNotQueued, std::memory_order_relaxed);
   }
 
-  // Producer. False when `capacity` jobs are waiting.
-  bool try_push(std::uint32_t slot) noexcept {
+  // Producer. False when `capacity` jobs are waiting. With publish_now false
+  // the job reaches the workers with the next publish() or at the latest
+  // kPublishBatch pushes later: a burst then pays for one fence and one
+  // transfer of the tail's cache line per batch instead of per job.
+  bool try_push(std::uint32_t slot, bool publish_now = true) noexcept {
     const std::uint64_t pushed = pushed_.load(std::memory_order_relaxed);
     const std::uint64_t waiting = pushed - removed_.load(std::memory_order_relaxed) - taken_.load(std::memory_order_relaxed);
     if (waiting >= capacity_) return false;
@@ -56,7 +59,17 @@ class WorkQueue {
       high_water_.store(waiting + 1, std::memory_order_relaxed);
     }
     append(entry(slot, last_ticket_));
+    if (publish_now || local_tail_ - tail_.load(std::memory_order_relaxed) >= kPublishBatch) publish();
     return true;
+  }
+
+  // Producer: makes every pushed job visible to the workers, and wakes one
+  // if all are asleep.
+  void publish() noexcept {
+    if (tail_.load(std::memory_order_relaxed) == local_tail_) return;
+    tail_.store(local_tail_, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_relaxed) != 0) wake_one_sleeper();
   }
 
   // Producer. True when the slot's job was waiting and now never reaches a
@@ -126,6 +139,7 @@ class WorkQueue {
  private:
   static constexpr std::uint32_t kNotQueued = 0;
   static constexpr int kSpins = 64;
+  static constexpr std::uint64_t kPublishBatch = 16;
 
   static std::uint64_t entry(std::uint32_t slot, std::uint32_t ticket) noexcept {
     return std::uint64_t{ticket} << 32 | slot;
@@ -133,21 +147,16 @@ class WorkQueue {
   static std::uint32_t slot_of(std::uint64_t entry) noexcept { return static_cast<std::uint32_t>(entry); }
   static std::uint32_t ticket_of(std::uint64_t entry) noexcept { return static_cast<std::uint32_t>(entry >> 32); }
 
-  bool ring_full() const noexcept {
-    return tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_acquire) == ring_size_;
-  }
+  bool ring_full() const noexcept { return local_tail_ - head_.load(std::memory_order_acquire) == ring_size_; }
   bool ring_empty() const noexcept {
     return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
   }
 
-  // Producer: puts an entry at the tail (the ring has room) and wakes a
-  // worker if all are asleep.
+  // Producer: puts an entry after the last one (the ring has room); the
+  // workers see it once published.
   void append(std::uint64_t value) noexcept {
-    const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
-    cells_[tail & mask_].store(value, std::memory_order_relaxed);
-    tail_.store(tail + 1, std::memory_order_release);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (sleepers_.load(std::memory_order_relaxed) != 0) wake_one_sleeper();
+    cells_[local_tail_ & mask_].store(value, std::memory_order_relaxed);
+    ++local_tail_;
   }
 
   // Any thread: takes the entry at the head. The cell is read before the
@@ -179,12 +188,16 @@ class WorkQueue {
   // Producer, with the ring full: one turn of the ring, putting each entry
   // still waiting back at the tail in the same order and dropping the dead.
   void drop_dead_entries() noexcept {
-    const std::uint64_t count = tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_acquire);
+    publish();
+    const std::uint64_t count = local_tail_ - head_.load(std::memory_order_acquire);
     std::uint64_t value = 0;
     for (std::uint64_t i = 0; i < count && pop_entry(value); ++i) {
       // Only this thread clears a waiting ticket besides the worker that
       // pops the entry, and the entry is in this thread's hands.
-      if (tickets_[slot_of(value)].load(std::memory_order_acquire) == ticket_of(value)) append(value);
+      if (tickets_[slot_of(value)].load(std::memory_order_acquire) == ticket_of(value)) {
+        append(value);
+        publish();  // a worker may have found the ring empty meanwhile
+      }
     }
   }
 
@@ -206,6 +219,7 @@ class WorkQueue {
   std::unique_ptr<std::atomic<std::uint64_t>[]> cells_;
   std::unique_ptr<std::atomic<std::uint32_t>[]> tickets_;  // per slot; kNotQueued when not waiting
   std::uint32_t last_ticket_ = kNotQueued;  // producer only
+  std::uint64_t local_tail_ = 0;            // producer only: tail_ once published
 
   // The jobs waiting are pushed - removed - taken. Each count has one kind of
   // writer, so the producer makes no read-modify-write on a line the workers

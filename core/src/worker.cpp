@@ -90,7 +90,12 @@ void Runtime::Impl::worker_main(std::uint32_t worker) noexcept {
     report(worker, {index, generation, InboxKind::started});
     run_job(slot, arena, worker);
     slot.finished_ns = port::monotonic_ns();
-    busy_ns_.fetch_add(static_cast<std::uint64_t>(slot.finished_ns - slot.started_ns), std::memory_order_relaxed);
+    // The worker records how long it ran the job, whatever the job's end:
+    // the loop is the busier thread, and a job that timed out or was
+    // canceled still held this worker until its handler returned.
+    const std::int64_t ran_ns = slot.finished_ns - slot.started_ns;
+    busy_ns_.fetch_add(static_cast<std::uint64_t>(ran_ns), std::memory_order_relaxed);
+    metrics_.observe(builtin_.job_duration, static_cast<double>(ran_ns) / 1e9);
     report(worker, {index, generation, InboxKind::finished});
   }
 }

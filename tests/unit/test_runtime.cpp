@@ -772,6 +772,45 @@ TEST(RuntimeOnTheLoop, ASinkSubmittingAsJobsEndGetsTheSlotsOfTheEndedJobs) {
   EXPECT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
 }
 
+// Jobs submitted on the loop thread reach the workers in batches. However
+// many a callback submits, a whole batch or not, every one of them runs
+// without the loop having anything else to do.
+TEST(RuntimeOnTheLoop, EveryJobSubmittedInALoopCallbackRuns) {
+  LoopCaller caller;  // outlives the runtime that calls it
+  RunningRuntime rt;
+  rt.runtime.add_component(caller);
+  ASSERT_TRUE(rt.runtime.register_handler("noop", [](JobContext&) { return HandlerResult::success(); }).ok());
+  std::atomic<int> round{0};
+  std::atomic<int> refused{0};
+  caller.call = [&] {
+    // 1 job, then 7, then 8 (the queue's capacity): none a multiple of the
+    // batch except by chance, and the last fills the queue.
+    const int n = round.load() == 0 ? 1 : round.load() == 1 ? 7 : 8;
+    for (int i = 0; i < n; ++i) {
+      const std::string id = "r" + std::to_string(round.load()) + "-" + std::to_string(i);
+      if (!rt.runtime.submit(JobRequest{id, "noop", "", {}}).accepted) refused.fetch_add(1);
+    }
+  };
+  ASSERT_TRUE(rt.start());
+  // A status delivered means the loop runs, so the caller's handle is open.
+  ASSERT_TRUE(rt.submit("warm-up", "noop").accepted);
+  ASSERT_TRUE(rt.recorder.wait_terminal("warm-up"));
+  ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  for (int r = 0; r < 3; ++r) {
+    round.store(r);
+    caller.poke();
+    const int n = r == 0 ? 1 : r == 1 ? 7 : 8;
+    for (int i = 0; i < n; ++i) {
+      const std::string id = "r" + std::to_string(r) + "-" + std::to_string(i);
+      auto done = rt.recorder.wait_terminal(id);
+      ASSERT_TRUE(done) << id;
+      EXPECT_EQ(done->state, JobState::succeeded);
+    }
+    ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  }
+  EXPECT_EQ(refused.load(), 0);
+}
+
 TEST(RuntimeOnTheLoop, CancelOnTheLoopThreadDeliversCanceledBeforeItReturns) {
   LoopCaller caller;  // outlives the runtime that calls it
   RunningRuntime rt;

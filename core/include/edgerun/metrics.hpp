@@ -107,8 +107,7 @@ class Metrics {
     std::uint8_t bucket_count = 0;
     std::array<double, kMaxBuckets> bounds{};
     std::array<std::atomic<std::uint64_t>, kMaxBuckets + 1> buckets{};
-    std::atomic<double> sum{0};
-    std::atomic<std::uint64_t> count{0};
+    std::atomic<double> sum{0};  // the count is the buckets' total
   };
 
   MetricId add_series(std::string_view name, MetricKind kind, std::span<const double> bounds,
