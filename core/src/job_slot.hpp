@@ -38,7 +38,7 @@ struct JobSlot {
   std::uint32_t params_length = 0;
 
   // Written by the worker before it reports Finished.
-  std::uint32_t result_length = 0;
+  std::uint32_t result_length = 0;  // 0: the handler gave no result, delivered as {}
   std::int64_t started_ns = 0;
   std::int64_t finished_ns = 0;
   bool handler_succeeded = false;

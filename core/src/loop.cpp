@@ -13,11 +13,13 @@ using detail::InboxKind;
 using detail::JobSlot;
 using detail::StopReason;
 
+thread_local const Runtime::Impl* Runtime::Impl::t_running_loop_of = nullptr;
+
 Status Runtime::Impl::run() {
   if (!started_) return Status::error("run() before a successful start()");
   if (ran_) return Status::error("run() was called twice");
   ran_ = true;
-  loop_thread_.store(std::this_thread::get_id(), std::memory_order_release);
+  t_running_loop_of = this;
   Status start_failure;
   for (Component* component : components_) {
     if (Status started = component->on_start(loop_); !started) {
@@ -31,6 +33,7 @@ Status Runtime::Impl::run() {
   // A shutdown requested before run() woke nothing yet.
   if (shutdown_requested_.load()) begin_shutdown();
   uv_run(&loop_, UV_RUN_DEFAULT);
+  t_running_loop_of = nullptr;
   const int rc = uv_loop_close(&loop_);
   loop_open_ = false;
   if (rc != 0) return Status::error("uv_loop_close: %s (a component left a handle open)", uv_strerror(rc));
@@ -210,7 +213,9 @@ void Runtime::Impl::send(JobSlot& slot, JobState state) noexcept {
   status.type = handler_names_[slot.handler];
   status.state = state;
   status.ts_ms = status_ts_ms();
-  if (state == JobState::succeeded) status.result_json = std::string_view(slot.result, slot.result_length);
+  if (state == JobState::succeeded) {
+    status.result_json = slot.result_length == 0 ? std::string_view("{}") : std::string_view(slot.result, slot.result_length);
+  }
   if (state == JobState::failed) {
     status.error_code = slot.error.code;
     status.error_message = slot.error.message_view();

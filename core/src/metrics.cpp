@@ -110,12 +110,17 @@ MetricId Metrics::histogram(std::string_view name, std::span<const double> bucke
 
 void Metrics::add(MetricId id, std::uint64_t delta) noexcept {
   if (Series* s = series(id); s != nullptr && s->kind == MetricKind::counter) {
-    s->value.fetch_add(static_cast<double>(delta), std::memory_order_relaxed);
+    s->total.fetch_add(delta, std::memory_order_relaxed);
   }
 }
 
 void Metrics::set(MetricId id, double value) noexcept {
-  if (Series* s = series(id); s != nullptr && s->kind != MetricKind::histogram) {
+  Series* s = series(id);
+  if (s == nullptr || s->kind == MetricKind::histogram) return;
+  if (s->kind == MetricKind::counter) {
+    // A counter set from a running total elsewhere (log records dropped...).
+    s->total.store(value > 0 ? static_cast<std::uint64_t>(value) : 0, std::memory_order_relaxed);
+  } else {
     s->value.store(value, std::memory_order_relaxed);
   }
 }
@@ -137,7 +142,7 @@ void Metrics::observe(MetricId id, double value) noexcept {
 
 double Metrics::value(MetricId id) const noexcept {
   const Series* s = series(id);
-  return s == nullptr ? 0.0 : s->value.load(std::memory_order_relaxed);
+  return s == nullptr ? 0.0 : s->current();
 }
 
 void Metrics::visit_series(const Series& s, void (*call)(void*, const MetricView&), void* context) const noexcept {
@@ -151,7 +156,7 @@ void Metrics::visit_series(const Series& s, void (*call)(void*, const MetricView
       .name = std::string_view(s.name.data(), s.name_len),
       .kind = s.kind,
       .labels = std::span<const MetricLabel>(s.labels.data(), s.label_count),
-      .value = s.value.load(std::memory_order_relaxed),
+      .value = s.current(),
       .bucket_bounds = std::span<const double>(s.bounds.data(), s.bucket_count),
       .bucket_counts = std::span<const std::uint64_t>(cumulative.data(), s.kind == MetricKind::histogram ? s.bucket_count + 1u : 0u),
       .sum = s.sum.load(std::memory_order_relaxed),

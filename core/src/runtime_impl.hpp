@@ -129,9 +129,11 @@ class Runtime::Impl {
   void flush_logs_and_events() noexcept;
   void close_loop_handles() noexcept;
   void stop_workers() noexcept;
-  bool on_loop_thread() const noexcept {
-    return std::this_thread::get_id() == loop_thread_.load(std::memory_order_acquire);
-  }
+  // Asked two or three times per submission: a thread-local compare, not a
+  // call for the thread's id.
+  bool on_loop_thread() const noexcept { return t_running_loop_of == this; }
+  // The runtime whose loop this thread is running (run() sets and clears it).
+  static thread_local const Impl* t_running_loop_of;
 
   // Memory allocated once by start().
   std::unique_ptr<detail::JobSlot[]> slots_;
@@ -175,7 +177,6 @@ class Runtime::Impl {
   // published.
   bool publish_pending_ = false;
   uv_timer_t drain_timer_{};
-  std::atomic<std::thread::id> loop_thread_{};
   // Loop: jobs whose terminal status went out and whose worker is done, to
   // be retired (slot_count_ entries).
   std::unique_ptr<std::uint32_t[]> ended_;

@@ -137,15 +137,18 @@ void Runtime::Impl::run_job(JobSlot& slot, JsonArena& arena, std::uint32_t worke
       slot.error = JobError::make(ErrorCode::result_too_large, "the result did not fit json_arena_bytes");
       return;
     }
-    if (outcome.result() == nullptr) {
-      std::memcpy(slot.result, "{}", 3);
-    } else if (!cJSON_PrintPreallocated(outcome.result(), slot.result, static_cast<int>(result_buffer_bytes_), false) ||
-               std::strlen(slot.result) > config_.max_result_bytes) {
-      results_too_large_.fetch_add(1, std::memory_order_relaxed);
-      slot.error = JobError::make(ErrorCode::result_too_large, "the result is larger than max_result_bytes");
-      return;
+    // No result is an empty object. Its length stays 0 and the loop
+    // delivers "{}": the result buffer is a cache line this job need not
+    // touch.
+    if (outcome.result() != nullptr) {
+      if (!cJSON_PrintPreallocated(outcome.result(), slot.result, static_cast<int>(result_buffer_bytes_), false) ||
+          std::strlen(slot.result) > config_.max_result_bytes) {
+        results_too_large_.fetch_add(1, std::memory_order_relaxed);
+        slot.error = JobError::make(ErrorCode::result_too_large, "the result is larger than max_result_bytes");
+        return;
+      }
+      slot.result_length = static_cast<std::uint32_t>(std::strlen(slot.result));
     }
-    slot.result_length = static_cast<std::uint32_t>(std::strlen(slot.result));
     slot.handler_succeeded = true;
   } catch (const std::exception& e) {
     slot.error = JobError::make(ErrorCode::handler_error, e.what());

@@ -130,6 +130,27 @@ TEST_F(RuntimeTest, MissingParamsDefaultToAnEmptyObject) {
   EXPECT_EQ(done->result, "{}");
 }
 
+// A handler that returns success() with no result succeeds with {}, also in
+// a slot whose previous job left a result behind.
+TEST_F(RuntimeTest, AHandlerWithoutAResultSucceedsWithAnEmptyObject) {
+  ASSERT_TRUE(rt.runtime.register_handler("nothing", [](JobContext&) { return HandlerResult::success(); }).ok());
+  ASSERT_TRUE(rt.start());
+  for (int round = 0; round < 3; ++round) {
+    const std::string with = "with" + std::to_string(round);
+    const std::string without = "without" + std::to_string(round);
+    ASSERT_TRUE(rt.submit(with, "echo", R"({"left":"behind"})").accepted);
+    auto first = rt.recorder.wait_terminal(with);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->result, R"({"left":"behind"})");
+    ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+    ASSERT_TRUE(rt.submit(without, "nothing").accepted);
+    auto second = rt.recorder.wait_terminal(without);
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->state, JobState::succeeded);
+    EXPECT_EQ(second->result, "{}");
+  }
+}
+
 TEST_F(RuntimeTest, EveryRejectionCodeIsReturnedAndCounted) {
   RuntimeConfig config = small_config();
   ASSERT_TRUE(rt.start());

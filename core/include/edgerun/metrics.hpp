@@ -103,11 +103,17 @@ class Metrics {
     std::uint8_t label_count = 0;
     std::array<std::array<char, kLabelBytes>, kMaxLabels * 2> label_text{};
     std::array<MetricLabel, kMaxLabels> labels{};
-    std::atomic<double> value{0};
+    std::atomic<double> value{0};          // gauge
+    std::atomic<std::uint64_t> total{0};  // counter: an integer add, where a double needs a CAS loop
     std::uint8_t bucket_count = 0;
     std::array<double, kMaxBuckets> bounds{};
     std::array<std::atomic<std::uint64_t>, kMaxBuckets + 1> buckets{};
     std::atomic<double> sum{0};  // the count is the buckets' total
+
+    double current() const noexcept {
+      return kind == MetricKind::counter ? static_cast<double>(total.load(std::memory_order_relaxed))
+                                         : value.load(std::memory_order_relaxed);
+    }
   };
 
   MetricId add_series(std::string_view name, MetricKind kind, std::span<const double> bounds,
