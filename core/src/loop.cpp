@@ -195,14 +195,16 @@ void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
   // States reach the loop from several queues; whatever arrives first, a
   // job's statuses go out in protocol order, each once.
   if (slot.terminal_delivered) return;
+  // Progress statuses are built only when a sink takes them.
+  const bool progress = !progress_sinks_.empty();
   if (!slot.queued_sent) {
     slot.queued_sent = true;
-    send(slot, JobState::queued);
+    if (progress) send(slot, JobState::queued);
   }
   if (state == JobState::queued) return;
   if (slot.ran && !slot.running_sent) {
     slot.running_sent = true;
-    send(slot, JobState::running);
+    if (progress) send(slot, JobState::running);
   }
   if (is_terminal(state)) send(slot, state);
 }
@@ -228,7 +230,7 @@ void Runtime::Impl::send(JobSlot& slot, JobState state) noexcept {
     metrics_.add(builtin_.jobs_by_state[static_cast<std::size_t>(state)]);
     if (log_.enabled(LogLevel::debug)) log_.write(LogLevel::debug, "job ended", {{"job", status.id}, {"state", to_string(state)}});
   }
-  for (StatusSink* sink : status_sinks_) sink->on_status(status);
+  for (StatusSink* sink : is_terminal(state) ? status_sinks_ : progress_sinks_) sink->on_status(status);
 }
 
 void Runtime::Impl::retire_ended() noexcept {

@@ -155,6 +155,9 @@ Status Runtime::Impl::start() {
   finished_ids_ = std::make_unique<detail::FinishedIds>(config_.finished_ids, config_.finished_id_ttl_ms);
   events_ = std::make_unique<detail::EventRing>(config_.event_records, config_.event_max_bytes);
   if (config_.log_to_stderr) log_sinks_.insert(log_sinks_.begin(), &stderr_sink_);
+  for (StatusSink* sink : status_sinks_) {
+    if (sink->wants_progress()) progress_sinks_.push_back(sink);
+  }
   install_cjson_arena_hooks();
 
   if (int rc = uv_loop_init(&loop_); rc != 0) return Status::error("uv_loop_init: %s", uv_strerror(rc));
@@ -276,7 +279,7 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   ++in_flight_;
   // The loop delivers `queued` itself when the job was submitted on its
   // thread; a job from another thread needs the loop woken for it.
-  if (!loop_thread) push_inbox(index, slot.generation, InboxKind::queued);
+  if (!loop_thread && !progress_sinks_.empty()) push_inbox(index, slot.generation, InboxKind::queued);
   admitted = index;
   return accepted(id);
 }

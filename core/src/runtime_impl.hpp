@@ -76,6 +76,8 @@ class Runtime::Impl {
   std::vector<Handler> handlers_;
   std::vector<HandlerOptions> handler_options_;
   std::vector<StatusSink*> status_sinks_;
+  // Set by start(): the sinks that take queued and running as well.
+  std::vector<StatusSink*> progress_sinks_;
   std::vector<LogSink*> log_sinks_;
   std::vector<EventSink*> event_sinks_;
   std::vector<Component*> components_;

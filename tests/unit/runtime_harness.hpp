@@ -30,6 +30,10 @@ struct RecordedStatus {
 
 class StatusRecorder final : public StatusSink {
  public:
+  // Set before start(): false asks the runtime for terminal states only.
+  bool progress = true;
+  bool wants_progress() const noexcept override { return progress; }
+
   void on_status(const JobStatusView& s) noexcept override {
     {
       std::lock_guard lock(mutex_);

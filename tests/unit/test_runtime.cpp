@@ -832,6 +832,41 @@ TEST(RuntimeOnTheLoop, EveryJobSubmittedInALoopCallbackRuns) {
   EXPECT_EQ(refused.load(), 0);
 }
 
+// A sink may ask for terminal states only (edgerund with report_progress
+// false). It gets exactly one status per job, submitted from any thread,
+// and a sink beside it that wants progress still gets every state.
+TEST(RuntimeSinks, ASinkThatWantsNoProgressGetsOnlyTerminalStates) {
+  LoopCaller caller;  // outlives the runtime that calls it
+  RunningRuntime rt;
+  rt.recorder.progress = false;
+  rt.runtime.add_component(caller);
+  ASSERT_TRUE(rt.runtime.register_handler("noop", [](JobContext&) { return HandlerResult::success(); }).ok());
+  caller.call = [&] { (void)rt.runtime.submit(JobRequest{"on-loop", "noop", "", {}}); };
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.submit("from-thread", "noop").accepted);
+  ASSERT_TRUE(rt.recorder.wait_terminal("from-thread"));
+  caller.poke();
+  ASSERT_TRUE(rt.recorder.wait_terminal("on-loop"));
+  ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  EXPECT_EQ(rt.recorder.states_of("from-thread"), std::vector<JobState>{JobState::succeeded});
+  EXPECT_EQ(rt.recorder.states_of("on-loop"), std::vector<JobState>{JobState::succeeded});
+  EXPECT_EQ(rt.runtime.job_state("on-loop"), JobState::succeeded);
+}
+
+TEST(RuntimeSinks, ProgressGoesOnlyToTheSinksThatWantIt) {
+  StatusRecorder terminal_only;  // outlives the runtime that calls it
+  terminal_only.progress = false;
+  RunningRuntime rt;  // its recorder wants progress
+  rt.runtime.add_status_sink(terminal_only);
+  ASSERT_TRUE(rt.runtime.register_handler("noop", [](JobContext&) { return HandlerResult::success(); }).ok());
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.submit("j", "noop").accepted);
+  ASSERT_TRUE(terminal_only.wait_terminal("j"));
+  ASSERT_TRUE(rt.recorder.wait_terminal("j"));
+  EXPECT_EQ(rt.recorder.states_of("j"), (std::vector<JobState>{JobState::queued, JobState::running, JobState::succeeded}));
+  EXPECT_EQ(terminal_only.states_of("j"), std::vector<JobState>{JobState::succeeded});
+}
+
 TEST(RuntimeOnTheLoop, CancelOnTheLoopThreadDeliversCanceledBeforeItReturns) {
   LoopCaller caller;  // outlives the runtime that calls it
   RunningRuntime rt;

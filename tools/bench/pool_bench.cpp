@@ -4,12 +4,15 @@
 //
 // One iteration posts a batch of B jobs and waits until the loop thread has
 // seen all B complete: for edgerun a StatusSink counting terminal statuses,
-// for libuv the after_work callback. Three variants:
+// for libuv the after_work callback. The variants:
 //
 //   edgerun_post_from_thread  the benchmark thread calls Runtime::submit().
 //   edgerun_post_from_loop    the benchmark thread pokes a uv_async_t owned by
 //                             a Component; its callback submits the batch on
 //                             the loop thread (the MQTT transport's path).
+//   ..._terminal_only         the same, with a sink that asks for terminal
+//                             states only (edgerund's jobs.report_progress
+//                             false), so no queued/running statuses are built.
 //   uv_queue_work             the benchmark thread pokes a uv_async_t; its
 //                             callback calls uv_queue_work B times on the loop
 //                             thread (the only thread that may call it).
@@ -164,7 +167,9 @@ class SwitchCounter {
 
 class CountingSink final : public edgerun::StatusSink {
  public:
-  explicit CountingSink(Completion& completion) : completion_(completion) {}
+  CountingSink(Completion& completion, bool progress) : completion_(completion), progress_(progress) {}
+
+  bool wants_progress() const noexcept override { return progress_; }
 
   void on_status(const edgerun::JobStatusView& status) noexcept override {
     if (!edgerun::is_terminal(status.state)) return;
@@ -176,6 +181,7 @@ class CountingSink final : public edgerun::StatusSink {
 
  private:
   Completion& completion_;
+  const bool progress_;
   std::atomic<std::uint64_t> not_succeeded_{0};
 };
 
@@ -247,11 +253,14 @@ edgerun::RuntimeConfig bench_config(std::uint32_t batch) {
 }
 
 enum class PostFrom { benchmark_thread, loop_thread };
+// all: the sink takes queued and running too, as edgerund does by default;
+// terminal_only: as with jobs.report_progress false.
+enum class Statuses { all, terminal_only };
 
-void edgerun_pool(benchmark::State& state, PostFrom from) {
+void edgerun_pool(benchmark::State& state, PostFrom from, Statuses statuses) {
   const auto batch = static_cast<std::uint32_t>(state.range(0));
   Completion completion;
-  CountingSink sink(completion);
+  CountingSink sink(completion, statuses == Statuses::all);
   edgerun::Runtime runtime(bench_config(batch));
   LoopPoster poster(runtime, completion);
   if (edgerun::Status registered =
@@ -474,9 +483,13 @@ void register_benchmarks() {
     b->ArgName("batch")->Arg(1000)->Arg(10000)->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
   };
   common(benchmark::RegisterBenchmark(("edgerun_post_from_thread" + suffix).c_str(), edgerun_pool,
-                                      PostFrom::benchmark_thread));
+                                      PostFrom::benchmark_thread, Statuses::all));
   common(benchmark::RegisterBenchmark(("edgerun_post_from_loop" + suffix).c_str(), edgerun_pool,
-                                      PostFrom::loop_thread));
+                                      PostFrom::loop_thread, Statuses::all));
+  common(benchmark::RegisterBenchmark(("edgerun_post_from_thread_terminal_only" + suffix).c_str(), edgerun_pool,
+                                      PostFrom::benchmark_thread, Statuses::terminal_only));
+  common(benchmark::RegisterBenchmark(("edgerun_post_from_loop_terminal_only" + suffix).c_str(), edgerun_pool,
+                                      PostFrom::loop_thread, Statuses::terminal_only));
   common(benchmark::RegisterBenchmark(("uv_queue_work" + suffix).c_str(), uv_pool));
 }
 

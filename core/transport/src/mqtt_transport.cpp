@@ -592,8 +592,9 @@ void MqttTransport::update_transport_metrics() noexcept {
   telemetry_dropped_reported_ = telemetry_dropped;
 }
 
+bool MqttTransport::wants_progress() const noexcept { return config_.report_progress; }
+
 void MqttTransport::on_status(const JobStatusView& status) noexcept {
-  if (!config_.report_progress && !is_terminal(status.state)) return;
   JsonWriter out(std::span<char>(scratch_.get(), scratch_bytes_));
   encode_status(out, config_.device_id, status);
   if (out.overflowed()) {

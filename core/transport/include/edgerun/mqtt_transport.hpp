@@ -53,6 +53,8 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
 
   // Sinks.
   void on_status(const JobStatusView& status) noexcept override;
+  // jobs.report_progress: without it only terminal statuses are published.
+  bool wants_progress() const noexcept override;
   void write(const LogRecord& record) noexcept override;
   void on_event(const EventView& event) noexcept override;
 
