@@ -67,9 +67,10 @@ class WorkQueue {
   // if all are asleep.
   void publish() noexcept {
     if (tail_.load(std::memory_order_relaxed) == local_tail_) return;
-    tail_.store(local_tail_, std::memory_order_release);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (sleepers_.load(std::memory_order_relaxed) != 0) wake_one_sleeper();
+    // Sequentially consistent store, then load (not fences, which
+    // ThreadSanitizer cannot see): see pop_wait.
+    tail_.store(local_tail_, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) != 0) wake_one_sleeper();
   }
 
   // Producer. True when the slot's job was waiting and now never reaches a
@@ -102,11 +103,11 @@ class WorkQueue {
       if (!ring_empty()) continue;
       std::unique_lock lock(sleep_mutex_);
       if (closed_.load(std::memory_order_acquire)) return false;
-      // Announce the sleep, then look once more: a producer either sees the
-      // announcement or its entry is seen here (both sides fence between
-      // their store and their load).
-      sleepers_.fetch_add(1, std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+      // Announce the sleep, then look once more. The announcement and the
+      // producer's tail store, and the reads after each, are sequentially
+      // consistent: a producer either sees the announcement or its entry is
+      // seen here.
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
       if (!ring_empty()) {
         sleepers_.fetch_sub(1, std::memory_order_relaxed);
         continue;
@@ -115,8 +116,7 @@ class WorkQueue {
       sleepers_.fetch_sub(1, std::memory_order_relaxed);
       // The wake in flight has arrived. A producer that saw it pending and
       // did not wake anyone has its entry seen by the take() that follows.
-      wake_pending_.store(false, std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+      wake_pending_.store(false, std::memory_order_seq_cst);
     }
   }
 
@@ -149,7 +149,7 @@ class WorkQueue {
 
   bool ring_full() const noexcept { return local_tail_ - head_.load(std::memory_order_acquire) == ring_size_; }
   bool ring_empty() const noexcept {
-    return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
+    return head_.load(std::memory_order_acquire) >= tail_.load(std::memory_order_seq_cst);
   }
 
   // Producer: puts an entry after the last one (the ring has room); the
@@ -162,12 +162,15 @@ class WorkQueue {
   // Any thread: takes the entry at the head. The cell is read before the
   // head moves; a cell the producer reused meanwhile fails the exchange,
   // since the producer reuses a cell only after the head has passed it.
+  // The head is read with acquire, so the tail read after it is at least the
+  // tail its writer saw: a weakly ordered CPU (ARM) could otherwise read an
+  // older tail than the head and walk past the end.
   bool pop_entry(std::uint64_t& value) noexcept {
-    std::uint64_t head = head_.load(std::memory_order_relaxed);
+    std::uint64_t head = head_.load(std::memory_order_acquire);
     for (;;) {
-      if (head == tail_.load(std::memory_order_acquire)) return false;
+      if (head >= tail_.load(std::memory_order_seq_cst)) return false;
       value = cells_[head & mask_].load(std::memory_order_relaxed);
-      if (head_.compare_exchange_weak(head, head + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) return true;
+      if (head_.compare_exchange_weak(head, head + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return true;
     }
   }
 
@@ -176,6 +179,7 @@ class WorkQueue {
     std::uint64_t value = 0;
     while (pop_entry(value)) {
       std::uint32_t ticket = ticket_of(value);
+      if (ticket == kNotQueued) continue;  // no push writes it: never a job
       if (tickets_[slot_of(value)].compare_exchange_strong(ticket, kNotQueued, std::memory_order_acq_rel)) {
         taken_.fetch_add(1, std::memory_order_relaxed);
         slot = slot_of(value);
@@ -187,6 +191,9 @@ class WorkQueue {
 
   // Producer, with the ring full: one turn of the ring, putting each entry
   // still waiting back at the tail in the same order and dropping the dead.
+  // The entries put back are published at the end, so this turn never meets
+  // them again. (Workers may meanwhile start a job behind one that is in this
+  // thread's hands: a rare, small reordering.)
   void drop_dead_entries() noexcept {
     publish();
     const std::uint64_t count = local_tail_ - head_.load(std::memory_order_acquire);
@@ -194,15 +201,13 @@ class WorkQueue {
     for (std::uint64_t i = 0; i < count && pop_entry(value); ++i) {
       // Only this thread clears a waiting ticket besides the worker that
       // pops the entry, and the entry is in this thread's hands.
-      if (tickets_[slot_of(value)].load(std::memory_order_acquire) == ticket_of(value)) {
-        append(value);
-        publish();  // a worker may have found the ring empty meanwhile
-      }
+      if (tickets_[slot_of(value)].load(std::memory_order_acquire) == ticket_of(value)) append(value);
     }
+    publish();
   }
 
   void wake_one_sleeper() noexcept {
-    if (sleepers_.load(std::memory_order_relaxed) == 0 || wake_pending_.load(std::memory_order_relaxed)) return;
+    if (sleepers_.load(std::memory_order_seq_cst) == 0 || wake_pending_.load(std::memory_order_seq_cst)) return;
     {
       std::lock_guard lock(sleep_mutex_);
       // Under the lock a counted sleeper is inside wait(): the notify

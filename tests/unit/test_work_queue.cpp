@@ -165,7 +165,12 @@ TEST(WorkQueue, UnderManyWorkersEachJobIsRemovedOrTakenExactlyOnce) {
   std::uint32_t removed_total = 0;
   std::mt19937 random(11);
   for (std::uint32_t job = 0; job < kJobs; ++job) {
-    while (!queue.try_push(job)) std::this_thread::yield();
+    // Now and then in a batch published later, as the loop thread does.
+    const bool publish_now = random() % 4 == 0;
+    while (!queue.try_push(job, publish_now)) {
+      queue.publish();
+      std::this_thread::yield();
+    }
     // Now and then cancel a recent job, which a worker may have taken already.
     if (random() % 8 == 0) {
       const std::uint32_t victim = job - std::min<std::uint32_t>(job, random() % 4);
@@ -175,6 +180,7 @@ TEST(WorkQueue, UnderManyWorkersEachJobIsRemovedOrTakenExactlyOnce) {
       }
     }
   }
+  queue.publish();
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (taken_total.load() + removed_total < kJobs && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::yield();
@@ -187,6 +193,49 @@ TEST(WorkQueue, UnderManyWorkersEachJobIsRemovedOrTakenExactlyOnce) {
   }
   EXPECT_EQ(queue.size(), 0u);
   EXPECT_LE(queue.high_water(), kCapacity);
+}
+
+// Jobs canceled before they were published fill the ring with dead entries,
+// so pushes keep dropping them while workers take the live jobs around them:
+// every live job is taken exactly once, no canceled one ever.
+TEST(WorkQueue, DroppingDeadEntriesWhileWorkersTakeLosesAndRepeatsNothing) {
+  constexpr std::uint32_t kRounds = 50'000;
+  WorkQueue queue(2, kRounds);
+  std::vector<std::atomic<int>> taken(kRounds);
+  std::atomic<std::uint32_t> taken_total{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 3; ++w) {
+    workers.emplace_back([&] {
+      std::uint32_t slot = 0;
+      while (queue.pop_wait(slot)) {
+        taken[slot].fetch_add(1);
+        taken_total.fetch_add(1);
+      }
+    });
+  }
+  std::vector<bool> live(kRounds, false);
+  std::uint32_t live_total = 0;
+  for (std::uint32_t job = 0; job < kRounds; ++job) {
+    while (!queue.try_push(job, false)) {
+      queue.publish();
+      std::this_thread::yield();
+    }
+    if (job % 5 == 0) {
+      live[job] = true;
+      ++live_total;
+      queue.publish();
+    } else {
+      ASSERT_TRUE(queue.remove(job)) << job;  // not published: no worker can have it
+    }
+  }
+  queue.publish();
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (taken_total.load() < live_total && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  queue.close();
+  for (std::thread& worker : workers) worker.join();
+  for (std::uint32_t job = 0; job < kRounds; ++job) {
+    ASSERT_EQ(taken[job].load(), live[job] ? 1 : 0) << "job " << job;
+  }
 }
 
 }  // namespace

@@ -101,6 +101,10 @@ class Runtime {
   // needs their slots. Another thread that refills the whole queue the
   // moment it sees the last statuses may be refused `queue_full` for that
   // moment; wait_until_all_jobs_finished() returns once the slots are free.
+  //
+  // On the loop thread, jobs reach the workers in batches: every 16 jobs,
+  // and the rest when the callback that submitted them returns to the loop.
+  // A loop callback that submits and then blocks holds back up to 15 jobs.
   SubmitResult submit_json(std::string_view payload) noexcept;
   SubmitResult submit(const JobRequest& request) noexcept;
   // Any thread. Cancels a queued or running job; false for an unknown or
