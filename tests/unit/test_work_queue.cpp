@@ -142,6 +142,42 @@ TEST(WorkQueue, EveryJobPushedToSleepingWorkersIsTaken) {
   EXPECT_EQ(taken, kJobs);
 }
 
+// Worker threads that count, per slot, how often they took it. wait_for()
+// bounds the wait for a number of jobs; stop() closes the queue and joins.
+class CountingWorkers {
+ public:
+  CountingWorkers(WorkQueue& queue, int count, std::uint32_t slots) : queue_(queue), taken_(slots) {
+    for (int w = 0; w < count; ++w) {
+      threads_.emplace_back([this] {
+        std::uint32_t slot = 0;
+        while (queue_.pop_wait(slot)) {
+          taken_[slot].fetch_add(1);
+          total_.fetch_add(1);
+        }
+      });
+    }
+  }
+  ~CountingWorkers() { stop(); }
+
+  void wait_for(std::uint32_t jobs) const {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (total_.load() < jobs && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  }
+  void stop() {
+    queue_.close();
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+  int taken(std::uint32_t slot) const { return taken_[slot].load(); }
+
+ private:
+  WorkQueue& queue_;
+  std::vector<std::atomic<int>> taken_;
+  std::atomic<std::uint32_t> total_{0};
+  std::vector<std::thread> threads_;
+};
+
 // Many workers against a producer that pushes, and sometimes removes again,
 // far more jobs than the queue holds: each job is either removed or taken,
 // exactly once.
@@ -149,18 +185,7 @@ TEST(WorkQueue, UnderManyWorkersEachJobIsRemovedOrTakenExactlyOnce) {
   constexpr std::uint32_t kJobs = 100'000;
   constexpr std::uint32_t kCapacity = 16;
   WorkQueue queue(kCapacity, kJobs);
-  std::vector<std::atomic<int>> taken(kJobs);
-  std::atomic<std::uint32_t> taken_total{0};
-  std::vector<std::thread> workers;
-  for (int w = 0; w < 4; ++w) {
-    workers.emplace_back([&] {
-      std::uint32_t slot = 0;
-      while (queue.pop_wait(slot)) {
-        taken[slot].fetch_add(1);
-        taken_total.fetch_add(1);
-      }
-    });
-  }
+  CountingWorkers workers(queue, 4, kJobs);
   std::vector<bool> removed(kJobs, false);
   std::uint32_t removed_total = 0;
   std::mt19937 random(11);
@@ -181,15 +206,11 @@ TEST(WorkQueue, UnderManyWorkersEachJobIsRemovedOrTakenExactlyOnce) {
     }
   }
   queue.publish();
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (taken_total.load() + removed_total < kJobs && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-  }
-  queue.close();
-  for (std::thread& worker : workers) worker.join();
+  workers.wait_for(kJobs - removed_total);
+  workers.stop();
   EXPECT_GT(removed_total, 0u);
   for (std::uint32_t job = 0; job < kJobs; ++job) {
-    ASSERT_EQ(taken[job].load(), removed[job] ? 0 : 1) << "job " << job;
+    ASSERT_EQ(workers.taken(job), removed[job] ? 0 : 1) << "job " << job;
   }
   EXPECT_EQ(queue.size(), 0u);
   EXPECT_LE(queue.high_water(), kCapacity);
@@ -201,18 +222,7 @@ TEST(WorkQueue, UnderManyWorkersEachJobIsRemovedOrTakenExactlyOnce) {
 TEST(WorkQueue, DroppingDeadEntriesWhileWorkersTakeLosesAndRepeatsNothing) {
   constexpr std::uint32_t kRounds = 50'000;
   WorkQueue queue(2, kRounds);
-  std::vector<std::atomic<int>> taken(kRounds);
-  std::atomic<std::uint32_t> taken_total{0};
-  std::vector<std::thread> workers;
-  for (int w = 0; w < 3; ++w) {
-    workers.emplace_back([&] {
-      std::uint32_t slot = 0;
-      while (queue.pop_wait(slot)) {
-        taken[slot].fetch_add(1);
-        taken_total.fetch_add(1);
-      }
-    });
-  }
+  CountingWorkers workers(queue, 3, kRounds);
   std::vector<bool> live(kRounds, false);
   std::uint32_t live_total = 0;
   for (std::uint32_t job = 0; job < kRounds; ++job) {
@@ -229,12 +239,10 @@ TEST(WorkQueue, DroppingDeadEntriesWhileWorkersTakeLosesAndRepeatsNothing) {
     }
   }
   queue.publish();
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (taken_total.load() < live_total && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-  queue.close();
-  for (std::thread& worker : workers) worker.join();
+  workers.wait_for(live_total);
+  workers.stop();
   for (std::uint32_t job = 0; job < kRounds; ++job) {
-    ASSERT_EQ(taken[job].load(), live[job] ? 1 : 0) << "job " << job;
+    ASSERT_EQ(workers.taken(job), live[job] ? 1 : 0) << "job " << job;
   }
 }
 
