@@ -94,17 +94,13 @@ void Runtime::Impl::make_room() noexcept {
   retire_ended();
 }
 
-void Runtime::Impl::publish_deferred_jobs() noexcept {
-  if (!publish_pending_) return;
-  publish_pending_ = false;
-  // The work queue has one producer at a time: the table lock's holder.
-  std::lock_guard lock(table_mutex_);
-  work_->publish();
-}
-
-void Runtime::Impl::on_publish_check(uv_check_t* handle) { static_cast<Impl*>(handle->data)->publish_deferred_jobs(); }
 void Runtime::Impl::on_publish_prepare(uv_prepare_t* handle) {
-  static_cast<Impl*>(handle->data)->publish_deferred_jobs();
+  auto* self = static_cast<Impl*>(handle->data);
+  if (!self->publish_pending_) return;
+  self->publish_pending_ = false;
+  // The work queue has one producer at a time: the table lock's holder.
+  std::lock_guard lock(self->table_mutex_);
+  self->work_->publish();
 }
 
 void Runtime::Impl::deliver_queued_now(std::uint32_t index) noexcept { deliver_through(slots_[index], JobState::queued); }
@@ -326,7 +322,6 @@ void Runtime::Impl::close_loop_handles() noexcept {
   };
   close(&wake_);
   close(&flush_timer_);
-  close(&publish_check_);
   close(&publish_prepare_);
   close(&drain_timer_);
   for (std::uint32_t i = 0; i < slot_count_; ++i) close(&slots_[i].timer);

@@ -166,13 +166,9 @@ Status Runtime::Impl::start() {
   wake_.data = this;
   uv_timer_init(&loop_, &flush_timer_);
   flush_timer_.data = this;
-  // Publishing jobs deferred by submissions on the loop thread: right after
-  // the I/O callbacks (check), and in any case before the loop waits
-  // (prepare). Neither keeps the loop alive.
-  uv_check_init(&loop_, &publish_check_);
-  publish_check_.data = this;
-  uv_check_start(&publish_check_, &Impl::on_publish_check);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&publish_check_));
+  // Jobs submitted on the loop thread and not yet published go to the
+  // workers before the loop next waits for I/O; the handle does not keep
+  // the loop alive.
   uv_prepare_init(&loop_, &publish_prepare_);
   publish_prepare_.data = this;
   uv_prepare_start(&publish_prepare_, &Impl::on_publish_prepare);
@@ -266,7 +262,7 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   slot.stop.store(StopReason::none, std::memory_order_relaxed);
   // On the loop thread a burst of submissions (a sink, a batch of MQTT
   // messages) reaches the workers in batches; the loop publishes the rest
-  // before it next waits for I/O (publish_deferred_jobs).
+  // before it next waits for I/O (on_publish_prepare).
   const bool loop_thread = on_loop_thread();
   if (!work_->try_push(index, !loop_thread)) {
     (void)free_slots_->try_push(index);
@@ -278,7 +274,8 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   free_count_.store(free_count_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   ++in_flight_;
   // The loop delivers `queued` itself when the job was submitted on its
-  // thread; a job from another thread needs the loop woken for it.
+  // thread; a job from another thread needs the loop woken for it, unless
+  // no sink takes progress statuses.
   if (!loop_thread && !progress_sinks_.empty()) push_inbox(index, slot.generation, InboxKind::queued);
   admitted = index;
   return accepted(id);

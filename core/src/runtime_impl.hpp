@@ -112,9 +112,7 @@ class Runtime::Impl {
   static void on_job_timer(uv_timer_t* handle);
   static void on_flush_timer(uv_timer_t* handle);
   static void on_drain_timer(uv_timer_t* handle);
-  static void on_publish_check(uv_check_t* handle);
   static void on_publish_prepare(uv_prepare_t* handle);
-  void publish_deferred_jobs() noexcept;
   void process_inbox() noexcept;
   static constexpr std::size_t kInboxBatch = 64;
   // ends_next: the job's Finished is the next event of the same batch.
@@ -173,7 +171,6 @@ class Runtime::Impl {
 
   uv_async_t wake_{};
   uv_timer_t flush_timer_{};
-  uv_check_t publish_check_{};
   uv_prepare_t publish_prepare_{};
   // Loop thread only: jobs it submitted wait in the work queue to be
   // published.

@@ -41,11 +41,11 @@ class WorkQueue {
 
   // Producer. False when `capacity` jobs are waiting. With publish_now false
   // the job reaches the workers with the next publish() or at the latest
-  // kPublishBatch pushes later: a burst then pays for one fence and one
-  // transfer of the tail's cache line per batch instead of per job.
+  // kPublishBatch pushes later: a burst then pays for one sequentially
+  // consistent store and one transfer of the tail's cache line per batch
+  // instead of per job.
   bool try_push(std::uint32_t slot, bool publish_now = true) noexcept {
-    const std::uint64_t pushed = pushed_.load(std::memory_order_relaxed);
-    const std::uint64_t waiting = pushed - removed_.load(std::memory_order_relaxed) - taken_.load(std::memory_order_relaxed);
+    const std::size_t waiting = size();
     if (waiting >= capacity_) return false;
     if (ring_full()) {
       drop_dead_entries();
@@ -54,7 +54,7 @@ class WorkQueue {
     }
     if (++last_ticket_ == kNotQueued) ++last_ticket_;
     tickets_[slot].store(last_ticket_, std::memory_order_relaxed);
-    pushed_.store(pushed + 1, std::memory_order_relaxed);
+    pushed_.store(pushed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (waiting + 1 > high_water_.load(std::memory_order_relaxed)) {
       high_water_.store(waiting + 1, std::memory_order_relaxed);
     }
@@ -127,14 +127,14 @@ class WorkQueue {
   }
 
   bool full() const noexcept { return size() >= capacity_; }
+  // The jobs waiting. Read away from the producer, the three counts may be
+  // of moments apart; the producer's own view never goes below zero.
   std::size_t size() const noexcept {
-    // Read away from the producer: the three counts may be of moments apart.
     const std::uint64_t out = removed_.load(std::memory_order_relaxed) + taken_.load(std::memory_order_relaxed);
     const std::uint64_t in = pushed_.load(std::memory_order_relaxed);
     return in > out ? in - out : 0;
   }
   std::size_t high_water() const noexcept { return high_water_.load(std::memory_order_relaxed); }
-  std::size_t capacity() const noexcept { return capacity_; }
 
  private:
   static constexpr std::uint32_t kNotQueued = 0;

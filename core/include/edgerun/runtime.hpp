@@ -103,7 +103,7 @@ class Runtime {
   // moment; wait_until_all_jobs_finished() returns once the slots are free.
   //
   // On the loop thread, jobs reach the workers in batches: every 16 jobs,
-  // and the rest when the callback that submitted them returns to the loop.
+  // and the rest before the loop next waits for I/O.
   // A loop callback that submits and then blocks holds back up to 15 jobs.
   SubmitResult submit_json(std::string_view payload) noexcept;
   SubmitResult submit(const JobRequest& request) noexcept;

@@ -32,8 +32,8 @@ class StatusSink {
   virtual void on_status(const JobStatusView& status) noexcept = 0;
   // Whether on_status() takes `queued` and `running` too; asked once, by
   // start(). A sink that says no gets terminal states only, and when no sink
-  // wants them the runtime does not build progress statuses at all: about a
-  // seventh of the loop thread's work per job.
+  // wants them the runtime does not build progress statuses at all (two of
+  // the three statuses a job would cost the loop thread).
   virtual bool wants_progress() const noexcept { return true; }
 };
 
