@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Instructions the loop thread executes per job, counted by callgrind (exact,
+# unlike timings on a shared machine), for edgerun and for uv_queue_work: the
+# "about 1,250 against about 250" of tools/bench/README.md.
+#
+#   tools/bench/loop_instructions.sh [build-dir]   (default build/bench)
+#
+# Runs edgerun_post_from_loop and uv_queue_work with 2 workers and B = 1000
+# under valgrind --tool=callgrind with one output file per thread, takes the
+# thread that ran the loop and divides its instructions by the number of
+# jobs it posted (calls of Runtime::submit, of uv_queue_work). Needs valgrind
+# (Debian: valgrind); the build is the README's bench build.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build/bench}
+bench="$build/tools/bench/edgerun_pool_bench"
+[ -x "$bench" ] || { echo "loop_instructions: build $bench first (see tools/bench/README.md)" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "loop_instructions: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# count VARIANT LOOP_FUNCTION POSTING_FUNCTION
+count() {
+  rm -f "$out"/cg*
+  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg" \
+    "$bench" --workers=2 --benchmark_filter="^$1/workers:2/batch:1000/" \
+    --benchmark_min_time=0.05 >/dev/null 2>&1
+  python3 "$(dirname "$0")/loop_instructions.py" "$out" "$@"
+}
+
+count edgerun_post_from_loop "Runtime::Impl::run()" "edgerun::Runtime::submit(edgerun::JobRequest const&)"
+count uv_queue_work "UvPool::on_poke" "uv_queue_work"
