@@ -232,31 +232,41 @@ TEST_F(EdgerundTest, MetricsAndLogsTelemetryArrive) {
   start_daemon();
   ASSERT_TRUE(submit(probe_, dev(), "tm-1", "echo"));
   ASSERT_TRUE(wait_state(probe_, dev(), "tm-1", "succeeded")) << daemon_->process().err();
+  // Snapshots go out every 300 ms, so some taken before the job finished may
+  // already be waiting in the probe: wait for one that counts it.
+  const auto succeeded_jobs = [](const cJSON* snapshot) {
+    double succeeded = 0;
+    const cJSON* series = nullptr;
+    cJSON_ArrayForEach(series, cJSON_GetObjectItemCaseSensitive(snapshot, "metrics")) {
+      const cJSON* labels = cJSON_GetObjectItemCaseSensitive(series, "labels");
+      if (json_string(series, "name") == "edgerun_jobs_total" && json_string(labels, "state") == "succeeded") {
+        succeeded = json_number(series, "value").value_or(0);
+      }
+    }
+    return succeeded;
+  };
   auto metrics = probe_.wait_for_message(
-      [](const MqttMessage& m) {
-        return m.topic == "edgerun/dev-t/telemetry/metrics" && m.payload.find("edgerun_outbox_depth") != std::string::npos;
+      [&](const MqttMessage& m) {
+        if (m.topic != "edgerun/dev-t/telemetry/metrics") return false;
+        Json snapshot = parse_json(m.payload);
+        return snapshot && succeeded_jobs(snapshot.get()) >= 1;
       },
       10s);
-  ASSERT_TRUE(metrics);
+  ASSERT_TRUE(metrics) << "no metrics snapshot counted the succeeded job";
   Json snapshot = parse_json(metrics->payload);
   ASSERT_TRUE(snapshot) << metrics->payload;
   EXPECT_EQ(json_number(snapshot.get(), "interval_ms"), 300);
+  EXPECT_NE(metrics->payload.find("edgerun_outbox_depth"), std::string::npos) << metrics->payload;
   const cJSON* list = cJSON_GetObjectItemCaseSensitive(snapshot.get(), "metrics");
   ASSERT_TRUE(cJSON_IsArray(list));
-  bool saw_succeeded = false;
   bool saw_histogram = false;
   const cJSON* series = nullptr;
   cJSON_ArrayForEach(series, list) {
-    const cJSON* labels = cJSON_GetObjectItemCaseSensitive(series, "labels");
-    if (json_string(series, "name") == "edgerun_jobs_total" && json_string(labels, "state") == "succeeded") {
-      saw_succeeded = json_number(series, "value").value_or(0) >= 1;
-    }
     if (json_string(series, "kind") == "histogram") {
       saw_histogram = cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(series, "buckets")) &&
                       json_number(series, "count").has_value();
     }
   }
-  EXPECT_TRUE(saw_succeeded) << metrics->payload;
   EXPECT_TRUE(saw_histogram);
 
   auto logs = probe_.wait_for_message(
