@@ -29,6 +29,16 @@ class IdIndex {
     return kEmpty;
   }
 
+  // Gives the entry (hash, from) the value `to`, in place; nothing if absent.
+  void replace(std::uint64_t hash, std::uint32_t from, std::uint32_t to) noexcept {
+    for (std::uint32_t cell = home(hash); cells_[cell].value != kEmpty; cell = next(cell)) {
+      if (cells_[cell].value == from) {
+        cells_[cell].value = to;
+        return;
+      }
+    }
+  }
+
   void erase(std::uint64_t hash, std::uint32_t value) noexcept {
     std::uint32_t cell = home(hash);
     while (cells_[cell].value != value) {
@@ -63,12 +73,13 @@ class IdIndex {
     while (size < 2 * capacity) size *= 2;
     return size;
   }
-  std::uint32_t home(std::uint64_t hash) const noexcept {
-    return static_cast<std::uint32_t>(hash ^ (hash >> 32)) & (size_ - 1);
-  }
-  std::uint32_t next(std::uint32_t cell) const noexcept { return (cell + 1) & (size_ - 1); }
+  // The hash's low bits: hash_id() ends with a finalizer that mixes every
+  // bit of the id into them.
+  std::uint32_t home(std::uint64_t hash) const noexcept { return static_cast<std::uint32_t>(hash) & mask_; }
+  std::uint32_t next(std::uint32_t cell) const noexcept { return (cell + 1) & mask_; }
 
   std::uint32_t size_;
+  std::uint32_t mask_ = size_ - 1;
   std::unique_ptr<Cell[]> cells_;
 };
 

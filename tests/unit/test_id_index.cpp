@@ -49,5 +49,23 @@ TEST(IdIndex, EraseOfAnAbsentEntryChangesNothing) {
   EXPECT_EQ(find_value(index, 5, 1), 1u);
 }
 
+TEST(IdIndex, ReplaceRelabelsAnEntryInPlaceAmongCollisions) {
+  IdIndex index(8);
+  index.insert(3, 10);
+  index.insert(3, 11);
+  index.insert(3, 12);
+  index.replace(3, 11, 21);
+  EXPECT_EQ(find_value(index, 3, 11), IdIndex::kEmpty);
+  EXPECT_EQ(find_value(index, 3, 21), 21u);
+  EXPECT_EQ(find_value(index, 3, 10), 10u);
+  EXPECT_EQ(find_value(index, 3, 12), 12u);
+  // The relabelled entry erases like any other.
+  index.erase(3, 21);
+  EXPECT_EQ(find_value(index, 3, 21), IdIndex::kEmpty);
+  EXPECT_EQ(find_value(index, 3, 12), 12u);
+  index.replace(3, 99, 5);  // absent: nothing changes
+  EXPECT_EQ(find_value(index, 3, 5), IdIndex::kEmpty);
+}
+
 }  // namespace
 }  // namespace edgerun::detail

@@ -1,0 +1,104 @@
+#pragma once
+// The ids the runtime knows: jobs in flight (by slot) and jobs finished
+// recently, with their terminal state, so that a resubmitted id is rejected
+// `duplicate` and job_state() answers after the job ended. Both live in one
+// open-addressing index: admission looks an id up once, and a job that ends
+// has its index entry relabelled from its slot to its finished record rather
+// than erased from one index and inserted into another (the loop does this
+// for every job).
+//
+// Finished records are a fixed ring that forgets the oldest; a record older
+// than the ttl counts as forgotten. Table lock.
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "edgerun/job_state.hpp"
+#include "id_index.hpp"
+
+namespace edgerun::detail {
+
+class JobIds {
+ public:
+  // slots: jobs in flight at most; finished: records kept (at least 1).
+  JobIds(std::uint32_t slots, std::uint32_t finished, std::int64_t ttl_ms)
+      : finished_capacity_(finished),
+        ttl_ms_(ttl_ms),
+        records_(new Record[finished]),
+        index_(slots + finished) {}
+
+  struct Found {
+    enum class Kind : std::uint8_t { none, in_flight, finished };
+    Kind kind = Kind::none;
+    std::uint32_t slot = 0;                     // in_flight
+    JobState state = JobState::succeeded;       // finished
+  };
+
+  // slot_id(slot) gives the id of the job in a slot. `now_ms` is called only
+  // when a finished record has this id: a new id, the common case, costs no
+  // clock read.
+  template <class SlotId, class Clock>
+  Found find(std::string_view id, std::uint64_t hash, SlotId&& slot_id, Clock&& now_ms) const noexcept {
+    Found found;
+    (void)index_.find(hash, [&](std::uint32_t value) {
+      if (!is_record(value)) {
+        if (slot_id(value) != id) return false;
+        found = {Found::Kind::in_flight, value, JobState::queued};
+        return true;
+      }
+      const Record& record = records_[value & ~kRecordBit];
+      // An expired record may share the id of a job admitted since: look on.
+      if (record.id_view() != id || now_ms() - record.finished_ms > ttl_ms_) return false;
+      found = {Found::Kind::finished, 0, record.state};
+      return true;
+    });
+    return found;
+  }
+
+  void add_in_flight(std::uint64_t hash, std::uint32_t slot) noexcept { index_.insert(hash, slot); }
+
+  // The job in `slot` ended: its entry now names a finished record, which
+  // takes the place of the oldest. `id` is the slot's id buffer, readable
+  // for kIdBytes whatever the id's length.
+  void finish(const char* id, std::uint8_t length, std::uint64_t hash, std::uint32_t slot, JobState state,
+              std::int64_t now_ms) noexcept {
+    const auto at = static_cast<std::uint32_t>(next_ % finished_capacity_);
+    Record& record = records_[at];
+    if (next_ >= finished_capacity_) index_.erase(record.hash, at | kRecordBit);
+    ++next_;
+    // A fixed-size copy: no call, whatever the id's length.
+    std::memcpy(record.id.data(), id, kIdBytes);
+    record.length = length;
+    record.hash = hash;
+    record.state = state;
+    record.finished_ms = now_ms;
+    index_.replace(hash, slot, at | kRecordBit);
+  }
+
+  static constexpr std::size_t kIdBytes = 64;
+
+ private:
+  static constexpr std::uint32_t kRecordBit = 0x80000000u;
+  static bool is_record(std::uint32_t value) noexcept { return (value & kRecordBit) != 0; }
+
+  struct Record {
+    std::array<char, kIdBytes> id{};
+    std::uint8_t length = 0;
+    JobState state = JobState::succeeded;
+    std::uint64_t hash = 0;
+    std::int64_t finished_ms = 0;
+    std::string_view id_view() const noexcept { return {id.data(), length}; }
+  };
+
+  std::uint32_t finished_capacity_;
+  std::int64_t ttl_ms_;
+  std::unique_ptr<Record[]> records_;
+  IdIndex index_;
+  std::uint64_t next_ = 0;
+};
+
+}  // namespace edgerun::detail
