@@ -62,10 +62,15 @@ void Runtime::Impl::process_inbox() noexcept {
       std::size_t count = 0;
       while (count < kInboxBatch && ring->try_pop(batch[count])) ++count;
       for (std::size_t i = 0; i < count; ++i) {
-        // A job whose end is in the same batch as its start needs no timer.
-        const bool ends_next = i + 1 < count && batch[i + 1].kind == InboxKind::finished &&
-                               batch[i + 1].slot == batch[i].slot && batch[i + 1].generation == batch[i].generation;
-        handle_event(batch[i], ends_next);
+        // Most jobs end in the batch they start in, their two events side
+        // by side: handled as one, with no timer.
+        if (batch[i].kind == InboxKind::started && i + 1 < count && batch[i + 1].kind == InboxKind::finished &&
+            batch[i + 1].slot == batch[i].slot && batch[i + 1].generation == batch[i].generation) {
+          handle_ran(batch[i]);
+          ++i;
+        } else {
+          handle_event(batch[i]);
+        }
       }
       more = more || count == kInboxBatch;
       retire_ended();
@@ -76,7 +81,7 @@ void Runtime::Impl::process_inbox() noexcept {
     for (std::size_t count = kInboxBatch; count == kInboxBatch;) {
       count = 0;
       while (count < kInboxBatch && inbox_->try_pop(batch[count])) ++count;
-      for (std::size_t i = 0; i < count; ++i) handle_event(batch[i], false);
+      for (std::size_t i = 0; i < count; ++i) handle_event(batch[i]);
       retire_ended();
     }
   }
@@ -96,6 +101,8 @@ void Runtime::Impl::make_room() noexcept {
 
 void Runtime::Impl::on_publish_prepare(uv_prepare_t* handle) {
   auto* self = static_cast<Impl*>(handle->data);
+  // The loop may now wait: the next status reads the clock afresh.
+  self->wall_clock_stale_ = true;
   if (!self->publish_pending_) return;
   self->publish_pending_ = false;
   // The work queue has one producer at a time: the table lock's holder.
@@ -108,17 +115,16 @@ void Runtime::Impl::deliver_queued_now(std::uint32_t index) noexcept { deliver_t
 std::int64_t Runtime::Impl::status_ts_ms() noexcept {
   // A burst of thousands of statuses would spend more time reading the clock
   // than delivering them; the cached value is at most kStampsPerClockRead
-  // statuses or one loop iteration old.
-  const std::uint64_t tick = uv_now(&loop_);
-  if (tick != clock_tick_ || ++stamps_since_clock_ >= kStampsPerClockRead) {
+  // statuses old, and is read again after each time the loop may have waited.
+  if (wall_clock_stale_ || ++stamps_since_clock_ >= kStampsPerClockRead) {
     now_wall_ms_ = port::wall_ms();
-    clock_tick_ = tick;
+    wall_clock_stale_ = false;
     stamps_since_clock_ = 0;
   }
   return now_wall_ms_;
 }
 
-void Runtime::Impl::handle_event(const detail::InboxEvent& event, bool ends_next) noexcept {
+void Runtime::Impl::handle_event(const detail::InboxEvent& event) noexcept {
   JobSlot& slot = slots_[event.slot];
   // A late report for a job already retired: nothing to do.
   if (slot.generation != event.generation) return;
@@ -130,7 +136,6 @@ void Runtime::Impl::handle_event(const detail::InboxEvent& event, bool ends_next
       slot.ran = true;
       if (slot.terminal_delivered) break;
       deliver_through(slot, JobState::running);
-      if (ends_next) break;
       // The loop's cached clock is the same monotonic clock the worker read.
       const std::int64_t elapsed_ms = static_cast<std::int64_t>(uv_now(&loop_)) - slot.started_ns / 1'000'000;
       const std::int64_t remaining = std::max<std::int64_t>(0, std::int64_t{slot.timeout_ms} - elapsed_ms);
@@ -144,26 +149,33 @@ void Runtime::Impl::handle_event(const detail::InboxEvent& event, bool ends_next
         deliver_through(slot, JobState::canceled);
       }
       break;
-    case InboxKind::finished: {
+    case InboxKind::finished:
       // A job canceled while queued never reached a worker.
       if (slot.started_ns != 0) slot.ran = true;
-      stop_timer(slot);
-      if (!slot.terminal_delivered) {
-        switch (slot.stop.load(std::memory_order_acquire)) {
-          case StopReason::canceled: deliver_through(slot, JobState::canceled); break;
-          case StopReason::timed_out: deliver_through(slot, JobState::timed_out); break;
-          case StopReason::none:
-            deliver_through(slot, slot.handler_succeeded ? JobState::succeeded : JobState::failed);
-            break;
-        }
-      }
-      // Retired with the rest of its batch, under one table lock. A sink
-      // that submits at once and finds no free slot makes submit() retire
-      // them first.
-      ended_[ended_count_++] = event.slot;
+      end_job(slot, event.slot);
       break;
+  }
+}
+
+void Runtime::Impl::handle_ran(const detail::InboxEvent& started) noexcept {
+  JobSlot& slot = slots_[started.slot];
+  if (slot.generation != started.generation) return;
+  slot.ran = true;
+  end_job(slot, started.slot);
+}
+
+void Runtime::Impl::end_job(JobSlot& slot, std::uint32_t index) noexcept {
+  stop_timer(slot);
+  if (!slot.terminal_delivered) {
+    switch (slot.stop.load(std::memory_order_acquire)) {
+      case StopReason::canceled: deliver_through(slot, JobState::canceled); break;
+      case StopReason::timed_out: deliver_through(slot, JobState::timed_out); break;
+      case StopReason::none: deliver_through(slot, slot.handler_succeeded ? JobState::succeeded : JobState::failed); break;
     }
   }
+  // Retired with the rest of its batch, under one table lock. A sink that
+  // submits at once and finds no free slot makes submit() retire them first.
+  ended_[ended_count_++] = index;
 }
 
 void Runtime::Impl::stop_timer(JobSlot& slot) noexcept {
@@ -193,24 +205,27 @@ void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
   if (slot.terminal_delivered) return;
   // Progress statuses are built only when a sink takes them.
   const bool progress = !progress_sinks_.empty();
-  if (!slot.queued_sent) {
-    slot.queued_sent = true;
-    if (progress) send(slot, JobState::queued);
-  }
-  if (state == JobState::queued) return;
-  if (slot.ran && !slot.running_sent) {
-    slot.running_sent = true;
-    if (progress) send(slot, JobState::running);
-  }
-  if (is_terminal(state)) send(slot, state);
-}
+  const bool queued = !slot.queued_sent;
+  slot.queued_sent = true;
+  const bool running = state != JobState::queued && slot.ran && !slot.running_sent;
+  slot.running_sent = slot.running_sent || running;
+  const bool terminal = is_terminal(state);
+  if (!terminal && !(progress && (queued || running))) return;
 
-void Runtime::Impl::send(JobSlot& slot, JobState state) noexcept {
+  // One view for every status this call delivers (a job that ran within
+  // one batch gets running and its end together).
   JobStatusView status{};
   status.id = slot.id_view();
   status.type = handler_names_[slot.handler];
-  status.state = state;
   status.ts_ms = status_ts_ms();
+  const auto fan_out = [&status](const std::vector<StatusSink*>& sinks, JobState delivered) {
+    status.state = delivered;
+    for (StatusSink* sink : sinks) sink->on_status(status);
+  };
+  if (progress && queued) fan_out(progress_sinks_, JobState::queued);
+  if (progress && running) fan_out(progress_sinks_, JobState::running);
+  if (!terminal) return;
+
   if (state == JobState::succeeded) {
     status.result_json = slot.result_length == 0 ? std::string_view("{}") : std::string_view(slot.result, slot.result_length);
   }
@@ -219,25 +234,35 @@ void Runtime::Impl::send(JobSlot& slot, JobState state) noexcept {
     status.error_message = slot.error.message_view();
     status.exit_code = slot.error.exit_code;
   }
-  if (is_terminal(state)) {
-    slot.terminal_delivered = true;
-    slot.terminal_state = state;
-    slot.state.store(state, std::memory_order_release);
+  slot.terminal_delivered = true;
+  slot.terminal_state = state;
+  slot.state.store(state, std::memory_order_release);
+  // Succeeded jobs, nearly all of them, are counted once per retired batch:
+  // every one is retired right after this status.
+  if (state == JobState::succeeded) {
+    ++succeeded_uncounted_;
+  } else {
     metrics_.add(builtin_.jobs_by_state[static_cast<std::size_t>(state)]);
-    if (log_.enabled(LogLevel::debug)) log_.write(LogLevel::debug, "job ended", {{"job", status.id}, {"state", to_string(state)}});
   }
-  for (StatusSink* sink : is_terminal(state) ? status_sinks_ : progress_sinks_) sink->on_status(status);
+  if (log_.enabled(LogLevel::debug)) log_.write(LogLevel::debug, "job ended", {{"job", status.id}, {"state", to_string(state)}});
+  fan_out(status_sinks_, state);
 }
+
+// JobIds::finish copies the slot's id buffer whole.
+static_assert(sizeof(JobSlot::id) >= detail::JobIds::kIdBytes);
 
 void Runtime::Impl::retire_ended() noexcept {
   if (ended_count_ == 0) return;
+  if (succeeded_uncounted_ != 0) {
+    metrics_.add(builtin_.jobs_by_state[static_cast<std::size_t>(JobState::succeeded)], succeeded_uncounted_);
+    succeeded_uncounted_ = 0;
+  }
   const std::int64_t now_ms = static_cast<std::int64_t>(uv_now(&loop_));
   std::lock_guard lock(table_mutex_);
   for (std::uint32_t i = 0; i < ended_count_; ++i) {
     const std::uint32_t index = ended_[i];
     JobSlot& slot = slots_[index];
-    finished_ids_->remember(slot.id_view(), slot.id_hash, slot.terminal_state, now_ms);
-    in_flight_index_->erase(slot.id_hash, index);
+    job_ids_->finish(slot.id.data(), slot.id_length, slot.id_hash, index, slot.terminal_state, now_ms);
     slot.in_use = false;
     slot.queued_sent = slot.running_sent = slot.terminal_delivered = false;
     slot.ran = false;

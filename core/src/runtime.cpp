@@ -124,7 +124,7 @@ Status Runtime::Impl::start() {
   slots_.reset(new JobSlot[slot_count_]);
   slot_buffers_.reset(new char[per_slot * slot_count_]);
   free_slots_ = std::make_unique<detail::FreeList>(slot_count_);
-  in_flight_index_ = std::make_unique<detail::IdIndex>(slot_count_);
+  job_ids_ = std::make_unique<detail::JobIds>(slot_count_, config_.finished_ids, config_.finished_id_ttl_ms);
   ended_.reset(new std::uint32_t[slot_count_]);
   for (std::uint32_t i = 0; i < slot_count_; ++i) {
     slots_[i].params = slot_buffers_.get() + per_slot * i;
@@ -152,7 +152,6 @@ Status Runtime::Impl::start() {
     worker_rings_.push_back(
         std::make_unique<detail::SpscRing<detail::InboxEvent>>(static_cast<std::size_t>(slot_count_) * 2));
   }
-  finished_ids_ = std::make_unique<detail::FinishedIds>(config_.finished_ids, config_.finished_id_ttl_ms);
   events_ = std::make_unique<detail::EventRing>(config_.event_records, config_.event_max_bytes);
   if (config_.log_to_stderr) log_sinks_.insert(log_sinks_.begin(), &stderr_sink_);
   for (StatusSink* sink : status_sinks_) {
@@ -219,9 +218,15 @@ SubmitResult Runtime::Impl::reject(std::string_view id, ErrorCode code, std::str
   return result;
 }
 
+// Inline: admission looks every id up.
+inline detail::JobIds::Found Runtime::Impl::find_locked(std::string_view id, std::uint64_t hash) const noexcept {
+  return job_ids_->find(
+      id, hash, [this](std::uint32_t slot) { return slots_[slot].id_view(); }, port::monotonic_ms);
+}
+
 JobSlot* Runtime::Impl::find_in_flight_locked(std::string_view id, std::uint64_t hash) const noexcept {
-  const std::uint32_t index = in_flight_index_->find(hash, [&](std::uint32_t i) { return slots_[i].id_view() == id; });
-  return index == detail::IdIndex::kEmpty ? nullptr : &slots_[index];
+  const detail::JobIds::Found found = find_locked(id, hash);
+  return found.kind == detail::JobIds::Found::Kind::in_flight ? &slots_[found.slot] : nullptr;
 }
 
 SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view type, const cJSON* params,
@@ -230,7 +235,7 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   const auto handler = std::find(handler_names_.begin(), handler_names_.end(), type);
   if (handler == handler_names_.end()) return reject(id, ErrorCode::unknown_type, "no handler is registered for this type");
   const std::uint64_t hash = detail::hash_id(id);
-  if (find_in_flight_locked(id, hash) != nullptr || finished_ids_->find(id, hash, port::monotonic_ms).has_value()) {
+  if (find_locked(id, hash).kind != detail::JobIds::Found::Kind::none) {
     return reject(id, ErrorCode::duplicate, "a job with this id is in flight or finished recently");
   }
   std::uint32_t index = 0;
@@ -270,7 +275,7 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   }
   if (loop_thread) publish_pending_ = true;
   slot.in_use = true;
-  in_flight_index_->insert(hash, index);
+  job_ids_->add_in_flight(hash, index);
   free_count_.store(free_count_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   ++in_flight_;
   // The loop delivers `queued` itself when the job was submitted on its
@@ -278,13 +283,16 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   // no sink takes progress statuses.
   if (!loop_thread && !progress_sinks_.empty()) push_inbox(index, slot.generation, InboxKind::queued);
   admitted = index;
-  return accepted(id);
+  return accepted(slot);
 }
 
-SubmitResult Runtime::Impl::accepted(std::string_view id) noexcept {
+SubmitResult Runtime::Impl::accepted(const JobSlot& slot) noexcept {
   SubmitResult result;
   result.accepted = true;
-  copy_cut(result.id, id);
+  // The slot's id buffer is NUL-terminated and as large as the result's: a
+  // copy of fixed size, without a call.
+  static_assert(sizeof(result.id) == sizeof(slot.id));
+  std::memcpy(result.id.data(), slot.id.data(), sizeof(result.id));
   return result;
 }
 
@@ -320,10 +328,6 @@ SubmitResult Runtime::Impl::admit_request(const JobRequest& request, std::uint32
   if (!started_) return reject({}, ErrorCode::shutting_down, "the runtime is not started");
   if (!is_valid_id(request.id)) return reject({}, ErrorCode::bad_request, "id must match [A-Za-z0-9._-]{1,64}");
   make_room();
-  return submit_locked(request, admitted);
-}
-
-SubmitResult Runtime::Impl::submit_locked(const JobRequest& request, std::uint32_t& admitted) noexcept {
   std::lock_guard lock(table_mutex_);
   if (request.params_json.size() > config_.max_payload_bytes) {
     return reject(request.id, ErrorCode::too_large, "params are larger than jobs.max_payload_bytes");
@@ -384,10 +388,13 @@ std::optional<JobState> Runtime::Impl::job_state(std::string_view id) const noex
   if (!started_ || !is_valid_id(id)) return std::nullopt;
   const std::uint64_t hash = detail::hash_id(id);
   std::lock_guard lock(table_mutex_);
-  if (const JobSlot* slot = find_in_flight_locked(id, hash); slot != nullptr) {
-    return slot->state.load(std::memory_order_acquire);
+  const detail::JobIds::Found found = find_locked(id, hash);
+  switch (found.kind) {
+    case detail::JobIds::Found::Kind::in_flight: return slots_[found.slot].state.load(std::memory_order_acquire);
+    case detail::JobIds::Found::Kind::finished: return found.state;
+    case detail::JobIds::Found::Kind::none: break;
   }
-  return finished_ids_->find(id, hash, port::monotonic_ms);
+  return std::nullopt;
 }
 
 bool Runtime::Impl::wait_until_all_jobs_finished(std::chrono::milliseconds timeout) const noexcept {

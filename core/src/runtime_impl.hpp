@@ -2,13 +2,14 @@
 // Runtime::Impl: the state behind the public Runtime and the split of work
 // between threads.
 //
-// Locks, always taken in this order: table_mutex_ (admission, cancel, lookup,
-// retire), then the work queue's own mutex. Workers take only the work
-// queue's; they report to the loop through a lock-free ring each. The inbox,
-// another such ring whose producers hold table_mutex_, carries what other
-// threads report (a job queued by a foreign submitter, a cancel). The loop
-// is the only thread that delivers statuses, runs timers and retires slots;
-// it delivers a job's states in order whatever order the reports arrive in.
+// Locks: table_mutex_ (admission, cancel, lookup, retire; a TableLock) is
+// the only lock on a job's path. Workers take jobs from the lock-free work
+// queue (whose mutex is only for sleeping) and report to the loop through a
+// lock-free ring each. The inbox, another such ring whose producers hold
+// table_mutex_, carries what other threads report (a job queued by a foreign
+// submitter, a cancel). The loop is the only thread that delivers statuses,
+// runs timers and retires slots; it delivers a job's states in order whatever
+// order the reports arrive in.
 
 #include <uv.h>
 
@@ -25,11 +26,11 @@
 #include "edgerun/runtime.hpp"
 #include "edgerun/stderr_log_sink.hpp"
 #include "event_ring.hpp"
-#include "finished_ids.hpp"
 #include "free_list.hpp"
-#include "id_index.hpp"
+#include "job_ids.hpp"
 #include "job_slot.hpp"
 #include "spsc_ring.hpp"
+#include "table_lock.hpp"
 #include "work_queue.hpp"
 
 namespace edgerun {
@@ -90,14 +91,14 @@ class Runtime::Impl {
   SubmitResult reject(std::string_view id, ErrorCode code, std::string_view message) noexcept;
   SubmitResult admit_locked(std::string_view id, std::string_view type, const cJSON* params,
                             std::optional<std::uint32_t> timeout_ms, std::uint32_t& admitted) noexcept;
-  SubmitResult submit_locked(const JobRequest& request, std::uint32_t& admitted) noexcept;
   SubmitResult admit_request(const JobRequest& request, std::uint32_t& admitted) noexcept;
   SubmitResult admit_json(std::string_view payload, std::uint32_t& admitted) noexcept;
-  static SubmitResult accepted(std::string_view id) noexcept;
+  static SubmitResult accepted(const detail::JobSlot& slot) noexcept;
   void deliver_queued_now(std::uint32_t index) noexcept;
   // Before admission: on the loop thread with no slot free, retires the jobs
   // that have ended. Otherwise nothing.
   void make_room() noexcept;
+  detail::JobIds::Found find_locked(std::string_view id, std::uint64_t hash) const noexcept;
   detail::JobSlot* find_in_flight_locked(std::string_view id, std::uint64_t hash) const noexcept;
   void cancel_slot_locked(std::uint32_t index) noexcept;
   void push_inbox(std::uint32_t slot, std::uint32_t generation, detail::InboxKind kind) noexcept;
@@ -115,12 +116,14 @@ class Runtime::Impl {
   static void on_publish_prepare(uv_prepare_t* handle);
   void process_inbox() noexcept;
   static constexpr std::size_t kInboxBatch = 64;
-  // ends_next: the job's Finished is the next event of the same batch.
-  void handle_event(const detail::InboxEvent& event, bool ends_next) noexcept;
+  void handle_event(const detail::InboxEvent& event) noexcept;
+  // A job's started and finished events, side by side in one batch.
+  void handle_ran(const detail::InboxEvent& started) noexcept;
+  // The worker is done with the job: its terminal status, then retirement.
+  void end_job(detail::JobSlot& slot, std::uint32_t index) noexcept;
   std::int64_t status_ts_ms() noexcept;
   void deliver_through(detail::JobSlot& slot, JobState state) noexcept;
   void stop_timer(detail::JobSlot& slot) noexcept;
-  void send(detail::JobSlot& slot, JobState state) noexcept;
   // Gives the slots of the jobs in ended_ back, under one table lock.
   void retire_ended() noexcept;
   void begin_shutdown() noexcept;
@@ -145,14 +148,13 @@ class Runtime::Impl {
   // Producers hold table_mutex_ (so one pushes at a time); the loop pops.
   std::unique_ptr<detail::SpscRing<detail::InboxEvent>> inbox_;
   std::vector<std::unique_ptr<detail::SpscRing<detail::InboxEvent>>> worker_rings_;
-  std::unique_ptr<detail::IdIndex> in_flight_index_;  // id hash -> slot, table lock
-  std::unique_ptr<detail::FinishedIds> finished_ids_;
+  std::unique_ptr<detail::JobIds> job_ids_;  // in flight and finished; table lock
   std::unique_ptr<detail::EventRing> events_;
   std::vector<std::thread> workers_;
   std::size_t result_buffer_bytes_ = 0;
 
-  mutable std::mutex table_mutex_;
-  mutable std::condition_variable all_finished_;
+  mutable detail::TableLock table_mutex_;
+  mutable std::condition_variable_any all_finished_;
   std::uint32_t in_flight_ = 0;  // table lock
   // Free slots, mirrored outside the lock so the loop can tell cheaply when
   // it must retire ended jobs before admitting more. Written only under the
@@ -180,11 +182,15 @@ class Runtime::Impl {
   // be retired (slot_count_ entries).
   std::unique_ptr<std::uint32_t[]> ended_;
   std::uint32_t ended_count_ = 0;
+  // Loop: succeeded statuses delivered and not yet added to their counter
+  // (retire_ended adds them, before the jobs leave the table).
+  std::uint64_t succeeded_uncounted_ = 0;
   // Loop: the wall clock for status timestamps, read once per loop
-  // iteration and per kStampsPerClockRead statuses.
+  // iteration (publish_prepare_ marks it stale before the loop waits) and
+  // per kStampsPerClockRead statuses.
   static constexpr std::uint32_t kStampsPerClockRead = 32;
   std::int64_t now_wall_ms_ = 0;
-  std::uint64_t clock_tick_ = ~std::uint64_t{0};
+  bool wall_clock_stale_ = true;
   std::uint32_t stamps_since_clock_ = 0;
   bool started_ = false;
   bool loop_open_ = false;
