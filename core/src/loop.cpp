@@ -237,13 +237,8 @@ void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
   slot.terminal_delivered = true;
   slot.terminal_state = state;
   slot.state.store(state, std::memory_order_release);
-  // Succeeded jobs, nearly all of them, are counted once per retired batch:
-  // every one is retired right after this status.
-  if (state == JobState::succeeded) {
-    ++succeeded_uncounted_;
-  } else {
-    metrics_.add(builtin_.jobs_by_state[static_cast<std::size_t>(state)]);
-  }
+  // Counted before the sinks hear of it: a sink may read the counter.
+  metrics_.add(builtin_.jobs_by_state[static_cast<std::size_t>(state)]);
   if (log_.enabled(LogLevel::debug)) log_.write(LogLevel::debug, "job ended", {{"job", status.id}, {"state", to_string(state)}});
   fan_out(status_sinks_, state);
 }
@@ -253,10 +248,6 @@ static_assert(sizeof(JobSlot::id) >= detail::JobIds::kIdBytes);
 
 void Runtime::Impl::retire_ended() noexcept {
   if (ended_count_ == 0) return;
-  if (succeeded_uncounted_ != 0) {
-    metrics_.add(builtin_.jobs_by_state[static_cast<std::size_t>(JobState::succeeded)], succeeded_uncounted_);
-    succeeded_uncounted_ = 0;
-  }
   const std::int64_t now_ms = static_cast<std::int64_t>(uv_now(&loop_));
   std::lock_guard lock(table_mutex_);
   for (std::uint32_t i = 0; i < ended_count_; ++i) {

@@ -4,12 +4,14 @@
 //
 // Locks: table_mutex_ (admission, cancel, lookup, retire; a TableLock) is
 // the only lock on a job's path. Workers take jobs from the lock-free work
-// queue (whose mutex is only for sleeping) and report to the loop through a
-// lock-free ring each. The inbox, another such ring whose producers hold
-// table_mutex_, carries what other threads report (a job queued by a foreign
-// submitter, a cancel). The loop is the only thread that delivers statuses,
-// runs timers and retires slots; it delivers a job's states in order whatever
-// order the reports arrive in.
+// queue and report to the loop through a lock-free ring each. The two other
+// mutexes, the work queue's (for sleeping workers) and cancel_mutex_, may be
+// taken while holding table_mutex_, never the other way round. The inbox,
+// another lock-free ring, whose producers hold table_mutex_, carries what
+// other threads report (a job queued by a foreign submitter, a cancel). The
+// loop is the only thread that delivers statuses, runs timers and retires
+// slots; it delivers a job's states in order whatever order the reports
+// arrive in.
 
 #include <uv.h>
 
@@ -182,9 +184,6 @@ class Runtime::Impl {
   // be retired (slot_count_ entries).
   std::unique_ptr<std::uint32_t[]> ended_;
   std::uint32_t ended_count_ = 0;
-  // Loop: succeeded statuses delivered and not yet added to their counter
-  // (retire_ended adds them, before the jobs leave the table).
-  std::uint64_t succeeded_uncounted_ = 0;
   // Loop: the wall clock for status timestamps, read once per loop
   // iteration (publish_prepare_ marks it stale before the loop waits) and
   // per kStampsPerClockRead statuses.

@@ -4,8 +4,9 @@
 // (a futex on Linux): taking a free lock is one compare-and-swap and giving
 // it back one exchange, inline. std::mutex costs two calls into the C library
 // and about 50 instructions for the same, on the loop thread's busiest path.
-// Like glibc's default mutex, it does not spin: on a small board the holder
-// is often a thread the scheduler has just preempted.
+// Contended, it sleeps at once (libstdc++'s wait spins and yields a few
+// times first): on a small board the holder is often a thread the scheduler
+// has just preempted.
 
 #include <atomic>
 #include <cstdint>
@@ -27,7 +28,11 @@ class TableLock {
   }
 
   void unlock() noexcept {
-    if (state_.exchange(kFree, std::memory_order_release) == kHeldWithWaiters) state_.notify_one();
+    // Sequentially consistent, not release: notify_one() reads a count of
+    // sleepers, and on 32-bit ARM a release exchange lets that read move
+    // before the store that frees the lock, so a waiter that has just counted
+    // itself would sleep on with the lock free and no one to wake it.
+    if (state_.exchange(kFree, std::memory_order_seq_cst) == kHeldWithWaiters) state_.notify_one();
   }
 
  private:

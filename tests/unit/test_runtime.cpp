@@ -867,6 +867,47 @@ TEST(RuntimeSinks, ProgressGoesOnlyToTheSinksThatWantIt) {
   EXPECT_EQ(terminal_only.states_of("j"), std::vector<JobState>{JobState::succeeded});
 }
 
+// Reads edgerun_jobs_total for each terminal state it hears of, there and
+// then, as a sink that reports progress counts would.
+class CounterReadingSink final : public StatusSink {
+ public:
+  explicit CounterReadingSink(Metrics& metrics) : metrics_(metrics) {}
+  bool wants_progress() const noexcept override { return false; }
+  void on_status(const JobStatusView& status) noexcept override {
+    const double counted = metrics_.value(metrics_.find("edgerun_jobs_total", {{"state", to_string(status.state)}}));
+    std::lock_guard lock(mutex_);
+    counted_when_heard_.push_back(counted);
+  }
+  std::vector<double> counted_when_heard() {
+    std::lock_guard lock(mutex_);
+    return counted_when_heard_;
+  }
+
+ private:
+  Metrics& metrics_;
+  std::mutex mutex_;
+  std::vector<double> counted_when_heard_;
+};
+
+TEST(RuntimeSinks, AJobIsCountedByItsEndStateBeforeTheSinksHearOfIt) {
+  RunningRuntime rt;
+  CounterReadingSink reader(rt.runtime.metrics());
+  rt.runtime.add_status_sink(reader);
+  ASSERT_TRUE(rt.runtime.register_handler("noop", [](JobContext&) { return HandlerResult::success(); }).ok());
+  ASSERT_TRUE(rt.runtime.register_handler("fail", [](JobContext&) { return HandlerResult::failure("no"); }).ok());
+  ASSERT_TRUE(rt.start());
+  for (const char* id : {"ok-1", "ok-2", "ok-3"}) {
+    ASSERT_TRUE(rt.submit(id, "noop").accepted);
+    ASSERT_TRUE(rt.recorder.wait_terminal(id));
+  }
+  ASSERT_TRUE(rt.submit("bad-1", "fail").accepted);
+  ASSERT_TRUE(rt.recorder.wait_terminal("bad-1"));
+  ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  // The n-th succeeded job is heard of with the counter at n; the failed one
+  // with its own counter at 1.
+  EXPECT_EQ(reader.counted_when_heard(), (std::vector<double>{1, 2, 3, 1}));
+}
+
 TEST(RuntimeOnTheLoop, CancelOnTheLoopThreadDeliversCanceledBeforeItReturns) {
   LoopCaller caller;  // outlives the runtime that calls it
   RunningRuntime rt;
