@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -20,11 +21,14 @@ namespace edgerun::detail {
 // Why a job was asked to stop; the first reason set wins.
 enum class StopReason : std::uint8_t { none, canceled, timed_out };
 
-struct JobSlot {
-  // The fields every job touches come first, packed into the first three
-  // cache lines; the error text and the loop's timer, touched only by jobs
-  // that fail or run long, come last. A queue of thousands of slots does not
-  // fit a core's cache, so each line a job touches costs a miss.
+struct alignas(64) JobSlot {
+  // Every field a job without params or result touches is in the first two
+  // cache lines, and slots start on a line: at a queue of thousands of slots
+  // (more than a core's cache) each line a job touches is a miss, for the
+  // loop when it admits the job, for the worker, and for the loop again when
+  // the job ends. The buffers, the error text and the loop's timer, touched
+  // only by jobs with params or a result, jobs that fail and jobs that run
+  // long, come after.
 
   // Written at admission under the table lock, before the job is queued; read
   // by the worker and the loop after that.
@@ -33,8 +37,6 @@ struct JobSlot {
   std::uint16_t handler = 0;
   std::uint32_t timeout_ms = 0;
   std::uint64_t id_hash = 0;
-  char* params = nullptr;  // max_payload_bytes + NUL, from the slab
-  char* result = nullptr;  // max_result_bytes + slack, from the slab
   std::uint32_t params_length = 0;
 
   // Written by the worker before it reports Finished.
@@ -58,14 +60,20 @@ struct JobSlot {
   bool ran = false;          // the loop processed Started
   bool timer_armed = false;  // the timeout timer was started
   JobState terminal_state = JobState::succeeded;
-  void* runtime = nullptr;
 
-  // Cold: written by the worker when the job fails; the loop's timer.
+  // Cold. Set once by start().
+  char* params = nullptr;  // max_payload_bytes + NUL, from the slab
+  char* result = nullptr;  // max_result_bytes + slack, from the slab
+  void* runtime = nullptr;
+  // Written by the worker when the job fails.
   JobError error;
   uv_timer_t timer{};  // timer.data points at the slot
 
   std::string_view id_view() const noexcept { return {id.data(), id_length}; }
 };
+
+// The hot fields above fit two lines.
+static_assert(offsetof(JobSlot, terminal_state) < 128);
 
 enum class InboxKind : std::uint8_t { queued, started, finished, cancel_decided };
 
