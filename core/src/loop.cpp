@@ -249,19 +249,26 @@ static_assert(sizeof(JobSlot::id) >= detail::JobIds::kIdBytes);
 void Runtime::Impl::retire_ended() noexcept {
   if (ended_count_ == 0) return;
   const std::int64_t now_ms = static_cast<std::int64_t>(uv_now(&loop_));
+  // Plain pointers: the compiler cannot tell that the writes to slots leave
+  // the members alone, and would load each again for every job.
+  JobSlot* const slots = slots_.get();
+  detail::JobIds& ids = *job_ids_;
+  detail::FreeList& free_slots = *free_slots_;
+  const std::uint32_t* const ended = ended_.get();
+  const std::uint32_t count = ended_count_;
   std::lock_guard lock(table_mutex_);
-  for (std::uint32_t i = 0; i < ended_count_; ++i) {
-    const std::uint32_t index = ended_[i];
-    JobSlot& slot = slots_[index];
-    job_ids_->finish(slot.id.data(), slot.id_length, slot.id_hash, index, slot.terminal_state, now_ms);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::uint32_t index = ended[i];
+    JobSlot& slot = slots[index];
+    ids.finish(slot.id.data(), slot.id_length, slot.id_hash, index, slot.terminal_state, now_ms);
     slot.in_use = false;
     slot.queued_sent = slot.running_sent = slot.terminal_delivered = false;
     slot.ran = false;
     ++slot.generation;
-    (void)free_slots_->try_push(index);
+    (void)free_slots.try_push(index);
   }
-  free_count_.store(free_count_.load(std::memory_order_relaxed) + ended_count_, std::memory_order_relaxed);
-  in_flight_ -= ended_count_;
+  free_count_.store(free_count_.load(std::memory_order_relaxed) + count, std::memory_order_relaxed);
+  in_flight_ -= count;
   ended_count_ = 0;
   if (in_flight_ == 0) all_finished_.notify_all();
 }
