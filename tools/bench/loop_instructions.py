@@ -1,7 +1,10 @@
 """Reads callgrind's per-thread files (loop_instructions.sh) and prints the
 instructions per job of the thread that ran the loop.
 
-usage: loop_instructions.py OUT_DIR VARIANT LOOP_FUNCTION POSTING_FUNCTION
+usage: loop_instructions.py [--misses] OUT_DIR VARIANT LOOP_FUNCTION POSTING_FUNCTION
+
+With --misses (a run with --cache-sim=yes) it prints data cache misses per
+job instead: L1 (D1mr + D1mw) and last level (DLmr + DLmw).
 
 The loop thread is the file naming LOOP_FUNCTION; its jobs are the calls it
 made to POSTING_FUNCTION (callgrind's `calls=` lines under a `cfn=`).
@@ -12,12 +15,12 @@ import sys
 
 
 def parse(path, post_fn):
-    names, total, posts = {}, 0, 0
+    names, total, posts = {}, [0], 0
     pending = None  # the callee named by the last cfn= line
     with open(path, errors="replace") as lines:
         for line in lines:
             if line.startswith("summary:"):
-                total = int(line.split()[1])
+                total = [int(v) for v in line.split()[1:]]
             m = re.match(r"c?fn=\((\d+)\)(?: (.*))?", line)
             if m:
                 if m.group(2):
@@ -32,11 +35,18 @@ def parse(path, post_fn):
 
 
 def main():
-    out, variant, loop_fn, post_fn = sys.argv[1:]
+    args = sys.argv[1:]
+    misses = args[0] == "--misses"
+    out, variant, loop_fn, post_fn = args[1:] if misses else args
     for path in sorted(glob.glob(out + "/cg-*")):
         names, total, posts = parse(path, post_fn)
         if posts and any(loop_fn in name for name in names.values()):
-            print(f"{variant}: loop thread {total:,} instructions, {posts:,} jobs, {total / posts:,.0f} per job")
+            if misses:
+                # events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw
+                l1, last = total[4] + total[5], total[7] + total[8]
+                print(f"{variant}: loop thread, {posts:,} jobs: {l1 / posts:.1f} L1 and {last / posts:.1f} last-level data misses per job")
+            else:
+                print(f"{variant}: loop thread {total[0]:,} instructions, {posts:,} jobs, {total[0] / posts:,.0f} per job")
             return 0
     print(f"loop_instructions: no thread of {variant} ran the loop and posted jobs", file=sys.stderr)
     return 1
