@@ -404,11 +404,17 @@ void Runtime::Impl::refresh_metrics() noexcept {
   metrics_.set(builtin_.json_arena_high_water, static_cast<double>(arena_high));
 
   const std::int64_t now = port::monotonic_ns();
-  const std::uint64_t busy = busy_ns_.load(std::memory_order_relaxed);
+  const detail::TallyTotals totals = detail::WorkerTally::sum({tallies_.get(), workers_count_});
+  const std::uint64_t busy = totals.busy_ns - folded_.busy_ns;
+  decltype(totals.duration_buckets) new_durations{};
+  for (std::size_t b = 0; b < new_durations.size(); ++b) {
+    new_durations[b] = totals.duration_buckets[b] - folded_.duration_buckets[b];
+  }
+  (void)metrics_.add_observations(builtin_.job_duration, new_durations, static_cast<double>(busy) / 1e9);
+  folded_ = totals;
   const double wall = static_cast<double>(now - last_refresh_ns_) * workers_count_;
-  if (wall > 0) metrics_.set(builtin_.worker_utilization, std::min(1.0, static_cast<double>(busy - last_busy_ns_) / wall));
+  if (wall > 0) metrics_.set(builtin_.worker_utilization, std::min(1.0, static_cast<double>(busy) / wall));
   last_refresh_ns_ = now;
-  last_busy_ns_ = busy;
 }
 
 }  // namespace edgerun

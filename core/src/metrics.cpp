@@ -140,6 +140,16 @@ void Metrics::observe(MetricId id, double value) noexcept {
   s->sum.fetch_add(value, std::memory_order_relaxed);
 }
 
+bool Metrics::add_observations(MetricId id, std::span<const std::uint64_t> bucket_counts, double sum) noexcept {
+  Series* s = series(id);
+  if (s == nullptr || s->kind != MetricKind::histogram || bucket_counts.size() != s->bucket_count + 1u) return false;
+  for (std::size_t bucket = 0; bucket < bucket_counts.size(); ++bucket) {
+    if (bucket_counts[bucket] != 0) s->buckets[bucket].fetch_add(bucket_counts[bucket], std::memory_order_relaxed);
+  }
+  s->sum.fetch_add(sum, std::memory_order_relaxed);
+  return true;
+}
+
 double Metrics::value(MetricId id) const noexcept {
   const Series* s = series(id);
   return s == nullptr ? 0.0 : s->current();

@@ -24,10 +24,6 @@ namespace {
 // cJSON_PrintPreallocated needs a few bytes beyond the text it prints.
 constexpr std::size_t kPrintSlack = 8;
 
-// Job duration buckets, seconds: from a trivial handler to a long exec job.
-constexpr std::array<double, 12> kDurationBuckets{0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05,
-                                                  0.1,    0.5,    1,     5,     30,   300};
-
 template <std::size_t N>
 void copy_cut(std::array<char, N>& out, std::string_view text) noexcept {
   const std::size_t n = std::min(text.size(), N - 1);
@@ -72,7 +68,7 @@ Runtime::Impl::Impl(const RuntimeConfig& config)
   builtin_.jobs_running = m.gauge("edgerun_jobs_running");
   builtin_.workers = m.gauge("edgerun_workers");
   builtin_.worker_utilization = m.gauge("edgerun_worker_utilization");
-  builtin_.job_duration = m.histogram("edgerun_job_duration_seconds", kDurationBuckets);
+  builtin_.job_duration = m.histogram("edgerun_job_duration_seconds", detail::kJobDurationBounds);
   builtin_.log_dropped = m.counter("edgerun_log_dropped_total");
   builtin_.log_written = m.counter("edgerun_log_records_total");
   builtin_.events_dropped = m.counter("edgerun_events_dropped_total");
@@ -148,6 +144,7 @@ Status Runtime::Impl::start() {
   // ran holds a slot until the loop has read them.
   inbox_ = std::make_unique<detail::SpscRing<detail::InboxEvent>>(
       (static_cast<std::size_t>(slot_count_) + kInboxBatch * workers_count_) * 3);
+  tallies_ = std::make_unique<detail::WorkerTally[]>(workers_count_);
   for (std::uint32_t w = 0; w < workers_count_; ++w) {
     worker_rings_.push_back(
         std::make_unique<detail::SpscRing<detail::InboxEvent>>(static_cast<std::size_t>(slot_count_) * 2));

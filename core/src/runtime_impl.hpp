@@ -34,6 +34,7 @@
 #include "spsc_ring.hpp"
 #include "table_lock.hpp"
 #include "work_queue.hpp"
+#include "worker_tally.hpp"
 
 namespace edgerun {
 
@@ -168,13 +169,16 @@ class Runtime::Impl {
   std::mutex cancel_mutex_;
   std::condition_variable cancel_requested_;
 
-  std::atomic<std::uint64_t> busy_ns_{0};
-  std::atomic<std::uint64_t> results_too_large_{0};
+  // One per worker; refresh_metrics folds them into the metric buffer.
+  std::unique_ptr<detail::WorkerTally[]> tallies_;
+  detail::TallyTotals folded_;  // refresh_metrics: what it has folded so far
   std::int64_t last_refresh_ns_ = 0;
-  std::uint64_t last_busy_ns_ = 0;
+  std::atomic<std::uint64_t> results_too_large_{0};
 
+  // Workers write the wake-up's pending flag on every report: the loop's
+  // own fields after it start on a line of their own.
   uv_async_t wake_{};
-  uv_timer_t flush_timer_{};
+  alignas(64) uv_timer_t flush_timer_{};
   uv_prepare_t publish_prepare_{};
   // Loop thread only: jobs it submitted wait in the work queue to be
   // published.

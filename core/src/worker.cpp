@@ -93,9 +93,7 @@ void Runtime::Impl::worker_main(std::uint32_t worker) noexcept {
     // The worker records how long it ran the job, whatever the job's end:
     // the loop is the busier thread, and a job that timed out or was
     // canceled still held this worker until its handler returned.
-    const std::int64_t ran_ns = slot.finished_ns - slot.started_ns;
-    busy_ns_.fetch_add(static_cast<std::uint64_t>(ran_ns), std::memory_order_relaxed);
-    metrics_.observe(builtin_.job_duration, static_cast<double>(ran_ns) / 1e9);
+    tallies_[worker].record(static_cast<std::uint64_t>(slot.finished_ns - slot.started_ns));
     report(worker, {index, generation, InboxKind::finished});
   }
 }

@@ -218,6 +218,27 @@ TEST(Metrics, HistogramBucketsAreCumulativeWithSumAndCount) {
   EXPECT_DOUBLE_EQ(seen[0].sum, 3.95);
 }
 
+TEST(Metrics, ObservationsCountedElsewhereAddToAHistogram) {
+  Metrics m(4);
+  const std::array<double, 2> bounds{0.1, 1.0};
+  const MetricId h = m.histogram("h", bounds);
+  const MetricId c = m.counter("c");
+  m.observe(h, 0.5);
+  // Per bucket, not cumulative: two values up to 0.1, none up to 1, one above.
+  const std::array<std::uint64_t, 3> counted{2, 0, 1};
+  EXPECT_TRUE(m.add_observations(h, counted, 5.25));
+  // The wrong number of buckets, or not a histogram: refused, nothing added.
+  const std::array<std::uint64_t, 2> too_few{1, 1};
+  EXPECT_FALSE(m.add_observations(h, too_few, 1.0));
+  EXPECT_FALSE(m.add_observations(c, counted, 1.0));
+  const std::vector<Seen> seen = snapshot(m);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].buckets, (std::vector<std::uint64_t>{2, 3, 4}));
+  EXPECT_EQ(seen[0].count, 4u);
+  EXPECT_DOUBLE_EQ(seen[0].sum, 5.75);
+  EXPECT_EQ(seen[1].value, 0);
+}
+
 TEST(Metrics, UpdatesOfTheWrongKindDoNothing) {
   Metrics m(4);
   const MetricId c = m.counter("c");

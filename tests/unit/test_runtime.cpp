@@ -613,6 +613,13 @@ TEST(RuntimeTelemetry, BuiltinMetricsDescribeTheRun) {
     }
   });
   EXPECT_TRUE(saw_histogram);
+  // The workers' own tallies are folded in once: a second refresh adds nothing.
+  rt.runtime.refresh_metrics();
+  m.for_each([&](const MetricView& v) {
+    if (v.name == "edgerun_job_duration_seconds") {
+      EXPECT_EQ(v.count, 10u);
+    }
+  });
   const double utilization = m.value(m.find("edgerun_worker_utilization"));
   EXPECT_GE(utilization, 0.0);
   EXPECT_LE(utilization, 1.0);

@@ -80,6 +80,11 @@ class Metrics {
   void set(MetricId id, double value) noexcept;              // gauge
   void adjust(MetricId id, double delta) noexcept;           // gauge
   void observe(MetricId id, double value) noexcept;          // histogram
+  // Adds to a histogram observations counted elsewhere (a thread's own
+  // tally): bucket_counts[i] more values in bucket i, not cumulative, the
+  // last one +Inf, whose values add up to sum. False, and nothing added, if
+  // the id is not a histogram or the number of buckets differs from its own.
+  bool add_observations(MetricId id, std::span<const std::uint64_t> bucket_counts, double sum) noexcept;
 
   // Any thread: the current value of a counter or gauge (tests, derived values).
   double value(MetricId id) const noexcept;
