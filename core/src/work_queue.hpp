@@ -45,19 +45,27 @@ class WorkQueue {
   // consistent store and one transfer of the tail's cache line per batch
   // instead of per job.
   bool try_push(std::uint32_t slot, bool publish_now = true) noexcept {
-    const std::size_t waiting = size();
-    if (waiting >= capacity_) return false;
-    if (ring_full()) {
-      drop_dead_entries();
-      // Not reached: at most `capacity` entries wait, and the ring holds twice that.
-      if (ring_full()) return false;
+    // The counts the workers write are read again only when the producer's
+    // last look at them says full, and at each publish: the workers' line
+    // changes with every job they take, and reading it on every push cost a
+    // transfer of that line per job. A stale look only overstates the jobs
+    // waiting and understates the ring's room, so nothing gets in that
+    // should not.
+    if (waiting_at_most() >= capacity_) {
+      taken_seen_ = taken_.load(std::memory_order_relaxed);
+      if (waiting_at_most() >= capacity_) return false;
+    }
+    if (local_tail_ - head_seen_ >= ring_size_) {
+      head_seen_ = head_.load(std::memory_order_acquire);
+      if (ring_full()) {
+        drop_dead_entries();
+        // Not reached: at most `capacity` entries wait, and the ring holds twice that.
+        if (ring_full()) return false;
+      }
     }
     if (++last_ticket_ == kNotQueued) ++last_ticket_;
     tickets_[slot].store(last_ticket_, std::memory_order_relaxed);
     pushed_.store(pushed_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    if (waiting + 1 > high_water_.load(std::memory_order_relaxed)) {
-      high_water_.store(waiting + 1, std::memory_order_relaxed);
-    }
     append(entry(slot, last_ticket_));
     if (publish_now || local_tail_ - tail_.load(std::memory_order_relaxed) >= kPublishBatch) publish();
     return true;
@@ -71,6 +79,11 @@ class WorkQueue {
     // ThreadSanitizer cannot see): see pop_wait.
     tail_.store(local_tail_, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) != 0) wake_one_sleeper();
+    // The high water is taken here, with a fresh look at the workers'
+    // count: a batch's jobs are all waiting only once it is published.
+    taken_seen_ = taken_.load(std::memory_order_relaxed);
+    const std::uint64_t waiting = waiting_at_most();
+    if (waiting > high_water_.load(std::memory_order_relaxed)) high_water_.store(waiting, std::memory_order_relaxed);
   }
 
   // Producer. True when the slot's job was waiting and now never reaches a
@@ -148,6 +161,10 @@ class WorkQueue {
   static std::uint32_t ticket_of(std::uint64_t entry) noexcept { return static_cast<std::uint32_t>(entry >> 32); }
 
   bool ring_full() const noexcept { return local_tail_ - head_.load(std::memory_order_acquire) == ring_size_; }
+  // Producer: the jobs waiting, or more (taken_seen_ may be behind).
+  std::uint64_t waiting_at_most() const noexcept {
+    return pushed_.load(std::memory_order_relaxed) - removed_.load(std::memory_order_relaxed) - taken_seen_;
+  }
   bool ring_empty() const noexcept {
     return head_.load(std::memory_order_acquire) >= tail_.load(std::memory_order_seq_cst);
   }
@@ -225,6 +242,8 @@ class WorkQueue {
   std::unique_ptr<std::atomic<std::uint32_t>[]> tickets_;  // per slot; kNotQueued when not waiting
   std::uint32_t last_ticket_ = kNotQueued;  // producer only
   std::uint64_t local_tail_ = 0;            // producer only: tail_ once published
+  std::uint64_t taken_seen_ = 0;            // producer only: taken_ at its last look
+  std::uint64_t head_seen_ = 0;             // producer only: head_ at its last look
 
   // The jobs waiting are pushed - removed - taken. Each count has one kind of
   // writer, so the producer makes no read-modify-write on a line the workers
