@@ -66,10 +66,15 @@ class JobIds {
   // for kIdBytes whatever the id's length.
   void finish(const char* id, std::uint8_t length, std::uint64_t hash, std::uint32_t slot, JobState state,
               std::int64_t now_ms) noexcept {
-    const auto at = static_cast<std::uint32_t>(next_ % finished_capacity_);
+    // The oldest record is next_; no division by the capacity (a runtime
+    // value) on every job.
+    const std::uint32_t at = next_;
     Record& record = records_[at];
-    if (next_ >= finished_capacity_) index_.erase(record.hash, at | kRecordBit);
-    ++next_;
+    if (wrapped_) index_.erase(record.hash, at | kRecordBit);
+    if (++next_ == finished_capacity_) {
+      next_ = 0;
+      wrapped_ = true;
+    }
     // A fixed-size copy: no call, whatever the id's length.
     std::memcpy(record.id.data(), id, kIdBytes);
     record.length = length;
@@ -98,7 +103,8 @@ class JobIds {
   std::int64_t ttl_ms_;
   std::unique_ptr<Record[]> records_;
   IdIndex index_;
-  std::uint64_t next_ = 0;
+  std::uint32_t next_ = 0;  // the record to take next: the oldest once wrapped_
+  bool wrapped_ = false;    // every record has been used
 };
 
 }  // namespace edgerun::detail

@@ -238,7 +238,7 @@ void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
   slot.terminal_state = state;
   slot.state.store(state, std::memory_order_release);
   // Counted before the sinks hear of it: a sink may read the counter.
-  metrics_.add(builtin_.jobs_by_state[static_cast<std::size_t>(state)]);
+  builtin_.ended_by_state[static_cast<std::size_t>(state)].add();
   if (log_.enabled(LogLevel::debug)) log_.write(LogLevel::debug, "job ended", {{"job", status.id}, {"state", to_string(state)}});
   fan_out(status_sinks_, state);
 }

@@ -61,6 +61,8 @@ class Runtime::Impl {
 
   struct BuiltinMetrics {
     std::array<MetricId, kJobStateCount> jobs_by_state;
+    // The loop alone ends jobs (rejections are counted by the submitter).
+    std::array<Metrics::SoleWriterCounter, kJobStateCount> ended_by_state;
     std::array<MetricId, kRejectionCodeCount> rejected_by_reason;
     MetricId queue_depth, queue_capacity, queue_high_water, jobs_running, workers, worker_utilization;
     MetricId job_duration, log_dropped, log_written, events_dropped, metrics_refused, json_arena_high_water;

@@ -86,6 +86,25 @@ class Metrics {
   // the id is not a histogram or the number of buckets differs from its own.
   bool add_observations(MetricId id, std::span<const std::uint64_t> bucket_counts, double sum) noexcept;
 
+  // A counter that one thread alone adds to, on a hot path: it adds with a
+  // plain load and store, no locked instruction and no lookup. Other threads
+  // read it like any counter. A default or invalid one adds nothing.
+  class SoleWriterCounter {
+   public:
+    SoleWriterCounter() = default;
+    void add(std::uint64_t delta = 1) const noexcept {
+      if (total_ != nullptr) total_->store(total_->load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+    }
+
+   private:
+    friend class Metrics;
+    explicit SoleWriterCounter(std::atomic<std::uint64_t>* total) noexcept : total_(total) {}
+    std::atomic<std::uint64_t>* total_ = nullptr;
+  };
+  // Invalid unless id is a counter. The caller keeps the promise that no
+  // other thread adds to it.
+  SoleWriterCounter sole_writer(MetricId id) noexcept;
+
   // Any thread: the current value of a counter or gauge (tests, derived values).
   double value(MetricId id) const noexcept;
   // Finds a registered series (tests, handlers without a stored id).
