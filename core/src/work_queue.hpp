@@ -251,7 +251,10 @@ class WorkQueue {
   alignas(64) std::atomic<std::uint64_t> head_{0};
   std::atomic<std::uint64_t> taken_{0};  // workers
   alignas(64) std::atomic<std::uint64_t> tail_{0};
-  std::atomic<std::uint64_t> pushed_{0};   // producer
+  // Apart from the tail, which idle workers keep reading: a push writes
+  // these every time, and on the tail's line each write took the line from
+  // the workers and each of their reads took it back.
+  alignas(64) std::atomic<std::uint64_t> pushed_{0};   // producer
   std::atomic<std::uint64_t> removed_{0};  // producer
   std::atomic<std::uint64_t> high_water_{0};
 
