@@ -18,6 +18,12 @@ class FreeList {
     slots_[count_++] = slot;
     return true;
   }
+  // The slot that the try_pop after `ahead` more pops gives, if any.
+  bool peek(std::uint32_t ahead, std::uint32_t& slot) const noexcept {
+    if (count_ <= ahead) return false;
+    slot = slots_[count_ - 1 - ahead];
+    return true;
+  }
   bool try_pop(std::uint32_t& slot) noexcept {
     if (count_ == 0) return false;
     slot = slots_[--count_];

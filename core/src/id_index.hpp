@@ -19,6 +19,11 @@ class IdIndex {
     cells_[cell] = {hash, value};
   }
 
+  // Starts loading the line where a lookup of this hash begins. The index is
+  // as large as the queue, and its lines are touched at random: at a queue
+  // of thousands, each lookup is a cache miss unless asked for early.
+  void prefetch(std::uint64_t hash) const noexcept { __builtin_prefetch(&cells_[home(hash)]); }
+
   // Calls match(value) for each entry with this hash until it returns true;
   // returns that value, or kEmpty.
   template <class Match>

@@ -60,6 +60,7 @@ class JobIds {
   }
 
   void add_in_flight(std::uint64_t hash, std::uint32_t slot) noexcept { index_.insert(hash, slot); }
+  void prefetch(std::uint64_t hash) const noexcept { index_.prefetch(hash); }
 
   // The job in `slot` ended: its entry now names a finished record, which
   // takes the place of the oldest. `id` is the slot's id buffer, readable

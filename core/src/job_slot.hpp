@@ -70,6 +70,14 @@ struct alignas(64) JobSlot {
   uv_timer_t timer{};  // timer.data points at the slot
 
   std::string_view id_view() const noexcept { return {id.data(), id_length}; }
+
+  // Starts loading both hot lines, to be written. At a queue of thousands of
+  // slots each is a cache miss; asked for a little early, several load at
+  // once instead of one after another.
+  void prefetch() const noexcept {
+    __builtin_prefetch(this, 1);
+    __builtin_prefetch(reinterpret_cast<const char*>(this) + 64, 1);
+  }
 };
 
 // The hot fields above fit two lines.

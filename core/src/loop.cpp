@@ -61,6 +61,8 @@ void Runtime::Impl::process_inbox() noexcept {
     for (auto& ring : worker_rings_) {
       std::size_t count = 0;
       while (count < kInboxBatch && ring->try_pop(batch[count])) ++count;
+      // The batch's slots load together, not one miss after another.
+      for (std::size_t i = 0; i < count; ++i) slots_[batch[i].slot].prefetch();
       for (std::size_t i = 0; i < count; ++i) {
         // Most jobs end in the batch they start in, their two events side
         // by side: handled as one, with no timer.
@@ -175,6 +177,9 @@ void Runtime::Impl::end_job(JobSlot& slot, std::uint32_t index) noexcept {
   }
   // Retired with the rest of its batch, under one table lock. A sink that
   // submits at once and finds no free slot makes submit() retire them first.
+  // Its id's index line loads meanwhile (a read outside the lock is only a
+  // hint to the CPU).
+  job_ids_->prefetch(slot.id_hash);
   ended_[ended_count_++] = index;
 }
 

@@ -94,7 +94,7 @@ class Runtime::Impl {
 
   // Admission (table lock held).
   SubmitResult reject(std::string_view id, ErrorCode code, std::string_view message) noexcept;
-  SubmitResult admit_locked(std::string_view id, std::string_view type, const cJSON* params,
+  SubmitResult admit_locked(std::string_view id, std::uint64_t hash, std::string_view type, const cJSON* params,
                             std::optional<std::uint32_t> timeout_ms, std::uint32_t& admitted) noexcept;
   SubmitResult admit_request(const JobRequest& request, std::uint32_t& admitted) noexcept;
   SubmitResult admit_json(std::string_view payload, std::uint32_t& admitted) noexcept;
