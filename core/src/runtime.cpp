@@ -311,16 +311,18 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::uint64_t hash
   // no sink takes progress statuses.
   if (!loop_thread && !progress_sinks_.empty()) push_inbox(index, slot.generation, InboxKind::queued);
   admitted = index;
-  return accepted(slot);
+  return accepted(id);
 }
 
-SubmitResult Runtime::Impl::accepted(const JobSlot& slot) noexcept {
+SubmitResult Runtime::Impl::accepted(std::string_view id) noexcept {
   SubmitResult result;
   result.accepted = true;
-  // The slot's id buffer is NUL-terminated and as large as the result's: a
-  // copy of fixed size, without a call.
-  static_assert(sizeof(result.id) == sizeof(slot.id));
-  std::memcpy(result.id.data(), slot.id.data(), sizeof(result.id));
+  // From the caller's id, not the slot's copy: reading that copy back
+  // straight after writing it stalled until the slot's line arrived (the
+  // reads straddle the id's last store and its NUL).
+  static_assert(sizeof(result.id) == kMaxIdLength + 1);
+  std::memcpy(result.id.data(), id.data(), id.size());
+  result.id[id.size()] = '\0';
   return result;
 }
 

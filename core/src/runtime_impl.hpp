@@ -98,7 +98,8 @@ class Runtime::Impl {
                             std::optional<std::uint32_t> timeout_ms, std::uint32_t& admitted) noexcept;
   SubmitResult admit_request(const JobRequest& request, std::uint32_t& admitted) noexcept;
   SubmitResult admit_json(std::string_view payload, std::uint32_t& admitted) noexcept;
-  static SubmitResult accepted(const detail::JobSlot& slot) noexcept;
+  // id: at most kMaxIdLength characters (checked by admission).
+  static SubmitResult accepted(std::string_view id) noexcept;
   void deliver_queued_now(std::uint32_t index) noexcept;
   // Before admission: on the loop thread with no slot free, retires the jobs
   // that have ended. Otherwise nothing.

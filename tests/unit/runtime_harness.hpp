@@ -26,6 +26,7 @@ struct RecordedStatus {
   std::string message;
   std::optional<int> exit_code;
   std::int64_t ts_ms = 0;
+  std::string type;
 };
 
 class StatusRecorder final : public StatusSink {
@@ -38,7 +39,7 @@ class StatusRecorder final : public StatusSink {
     {
       std::lock_guard lock(mutex_);
       statuses_.push_back({std::string(s.id), s.state, std::string(s.result_json), s.error_code,
-                           std::string(s.error_message), s.exit_code, s.ts_ms});
+                           std::string(s.error_message), s.exit_code, s.ts_ms, std::string(s.type)});
     }
     changed_.notify_all();
   }
@@ -68,6 +69,15 @@ class StatusRecorder final : public StatusSink {
       }
       return false;
     });
+  }
+
+  std::vector<RecordedStatus> statuses_of(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    std::vector<RecordedStatus> found;
+    for (const auto& s : statuses_) {
+      if (s.id == id) found.push_back(s);
+    }
+    return found;
   }
 
   std::vector<JobState> states_of(const std::string& id) {

@@ -833,6 +833,17 @@ TEST(RuntimeOnTheLoop, EveryJobSubmittedInALoopCallbackRuns) {
       auto done = rt.recorder.wait_terminal(id);
       ASSERT_TRUE(done) << id;
       EXPECT_EQ(done->state, JobState::succeeded);
+      // Each status once, in order, naming the job and its type (`queued`
+      // is delivered by submit() itself on the loop thread).
+      const std::vector<RecordedStatus> statuses = rt.recorder.statuses_of(id);
+      ASSERT_EQ(statuses.size(), 3u) << id;
+      EXPECT_EQ(statuses[0].state, JobState::queued);
+      EXPECT_EQ(statuses[1].state, JobState::running);
+      EXPECT_EQ(statuses[2].state, JobState::succeeded);
+      for (const RecordedStatus& status : statuses) {
+        EXPECT_EQ(status.type, "noop") << id;
+        EXPECT_GT(status.ts_ms, 0) << id;
+      }
     }
     ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
   }
