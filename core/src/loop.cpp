@@ -308,7 +308,7 @@ void Runtime::Impl::shutdown(bool drain, std::chrono::milliseconds timeout) noex
     shutdown_requested_.store(true);
   }
   log_.write(LogLevel::info, drain ? "shutdown: draining jobs" : "shutdown: canceling jobs");
-  uv_async_send(&wake_);
+  detail::wake_loop_after_publishing(wake_);
 }
 
 void Runtime::Impl::begin_shutdown() noexcept {

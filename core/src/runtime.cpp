@@ -441,7 +441,7 @@ void Runtime::Impl::push_inbox(std::uint32_t slot, std::uint32_t generation, Inb
   // single-producer ring one at a time.
   const bool pushed = inbox_->try_push(detail::InboxEvent{slot, generation, kind});
   check(pushed, "loop inbox overflowed; it is sized for every event of every slot");
-  uv_async_send(&wake_);
+  detail::wake_loop_after_publishing(wake_);
 }
 
 // ---------------------------------------------------------------------------

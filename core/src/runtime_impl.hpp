@@ -31,6 +31,7 @@
 #include "free_list.hpp"
 #include "job_ids.hpp"
 #include "job_slot.hpp"
+#include "loop_wake.hpp"
 #include "spsc_ring.hpp"
 #include "table_lock.hpp"
 #include "work_queue.hpp"

@@ -101,7 +101,7 @@ void Runtime::Impl::worker_main(std::uint32_t worker) noexcept {
 void Runtime::Impl::report(std::uint32_t worker, const detail::InboxEvent& event) noexcept {
   const bool pushed = worker_rings_[worker]->try_push(event);
   check(pushed, "worker ring overflowed; it is sized for every event of every slot");
-  uv_async_send(&wake_);
+  detail::wake_loop_after_publishing(wake_);
 }
 
 void Runtime::Impl::run_job(JobSlot& slot, JsonArena& arena, std::uint32_t worker) noexcept {

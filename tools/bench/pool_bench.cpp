@@ -206,6 +206,10 @@ class LoopPoster final : public edgerun::Component {
   // Benchmark thread: asks the loop to submit `count` jobs.
   void post(std::uint32_t count) noexcept {
     requested_.store(count);
+    // libuv 1.44's uv_async_send may skip the wake-up after a plain load of
+    // the handle's pending flag: the fence makes the count visible first
+    // (see core/src/loop_wake.hpp).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     uv_async_send(&poke_);
   }
 
