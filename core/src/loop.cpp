@@ -42,6 +42,11 @@ Status Runtime::Impl::run() {
 
 void Runtime::Impl::on_wake(uv_async_t* handle) {
   auto* self = static_cast<Impl*>(handle->data);
+  // The other half of wake_loop_after_publishing: libuv clears the pending
+  // flag with a compare-and-swap before this callback, a full barrier on
+  // x86 and ARMv7, but on aarch64 only as strong as libuv's build of it.
+  // One fence per wake-up orders that clearing before the rings are read.
+  detail::full_fence();
   self->process_inbox();
   if (self->shutdown_requested_.load() && !self->shutdown_begun_) self->begin_shutdown();
   self->finish_if_done();

@@ -24,8 +24,10 @@ namespace edgerun::detail {
 // -fsanitize=thread); it does not see libuv's side of this either.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wtsan"
+inline void full_fence() noexcept { std::atomic_thread_fence(std::memory_order_seq_cst); }
+
 inline void wake_loop_after_publishing(uv_async_t& handle) noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  full_fence();
   uv_async_send(&handle);
 }
 #pragma GCC diagnostic pop

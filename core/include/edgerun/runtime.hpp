@@ -129,7 +129,11 @@ class Runtime {
   std::size_t handler_count() const noexcept;
   std::string_view handler_name(std::size_t index) const noexcept;
   // Refreshes the derived gauges (queue depth, running, utilization, ring
-  // counters) so a snapshot of metrics() is current. Loop thread.
+  // counters) and folds in the job durations the workers have tallied, so a
+  // snapshot of metrics() is current. Loop thread (or after run() has
+  // returned), never two threads at once. The built-in series are the
+  // runtime's to write: edgerun_jobs_total is counted by the loop alone
+  // without a locked add, so adding to it elsewhere loses counts.
   void refresh_metrics() noexcept;
   // The loop, for components (valid after start()).
   uv_loop_s& loop() noexcept;
