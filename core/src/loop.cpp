@@ -127,12 +127,21 @@ void Runtime::Impl::deliver_queued_now(std::uint32_t index) noexcept {
   JobSlot& slot = slots_[index];
   slot.queued_sent = true;
   if (progress_sinks_.empty()) return;
+  JobStatusView status = status_view(slot);
+  fan_out(progress_sinks_, status, JobState::queued);
+}
+
+JobStatusView Runtime::Impl::status_view(const JobSlot& slot) noexcept {
   JobStatusView status{};
   status.id = slot.id_view();
   status.type = handler_names_[slot.handler];
   status.ts_ms = status_ts_ms();
-  status.state = JobState::queued;
-  for (StatusSink* sink : progress_sinks_) sink->on_status(status);
+  return status;
+}
+
+void Runtime::Impl::fan_out(const std::vector<StatusSink*>& sinks, JobStatusView& status, JobState state) noexcept {
+  status.state = state;
+  for (StatusSink* sink : sinks) sink->on_status(status);
 }
 
 std::int64_t Runtime::Impl::status_ts_ms() noexcept {
@@ -240,16 +249,9 @@ void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
 
   // One view for every status this call delivers (a job that ran within
   // one batch gets running and its end together).
-  JobStatusView status{};
-  status.id = slot.id_view();
-  status.type = handler_names_[slot.handler];
-  status.ts_ms = status_ts_ms();
-  const auto fan_out = [&status](const std::vector<StatusSink*>& sinks, JobState delivered) {
-    status.state = delivered;
-    for (StatusSink* sink : sinks) sink->on_status(status);
-  };
-  if (progress && queued) fan_out(progress_sinks_, JobState::queued);
-  if (progress && running) fan_out(progress_sinks_, JobState::running);
+  JobStatusView status = status_view(slot);
+  if (progress && queued) fan_out(progress_sinks_, status, JobState::queued);
+  if (progress && running) fan_out(progress_sinks_, status, JobState::running);
   if (!terminal) return;
 
   if (state == JobState::succeeded) {
@@ -266,7 +268,7 @@ void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
   // Counted before the sinks hear of it: a sink may read the counter.
   builtin_.ended_by_state[static_cast<std::size_t>(state)].add();
   if (log_.enabled(LogLevel::debug)) log_.write(LogLevel::debug, "job ended", {{"job", status.id}, {"state", to_string(state)}});
-  fan_out(status_sinks_, state);
+  fan_out(status_sinks_, status, state);
 }
 
 // JobIds::finish copies the slot's id buffer whole.
@@ -431,15 +433,12 @@ void Runtime::Impl::refresh_metrics() noexcept {
 
   const std::int64_t now = port::monotonic_ns();
   const detail::TallyTotals totals = detail::WorkerTally::sum({tallies_.get(), workers_count_});
-  const std::uint64_t busy = totals.busy_ns - folded_.busy_ns;
-  decltype(totals.duration_buckets) new_durations{};
-  for (std::size_t b = 0; b < new_durations.size(); ++b) {
-    new_durations[b] = totals.duration_buckets[b] - folded_.duration_buckets[b];
-  }
-  (void)metrics_.add_observations(builtin_.job_duration, new_durations, static_cast<double>(busy) / 1e9);
+  const detail::TallyTotals added = totals.since(folded_);
   folded_ = totals;
+  (void)metrics_.add_observations(builtin_.job_duration, added.duration_buckets,
+                                  static_cast<double>(added.busy_ns) / 1e9);
   const double wall = static_cast<double>(now - last_refresh_ns_) * workers_count_;
-  if (wall > 0) metrics_.set(builtin_.worker_utilization, std::min(1.0, static_cast<double>(busy) / wall));
+  if (wall > 0) metrics_.set(builtin_.worker_utilization, std::min(1.0, static_cast<double>(added.busy_ns) / wall));
   last_refresh_ns_ = now;
 }
 

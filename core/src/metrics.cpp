@@ -139,9 +139,7 @@ void Metrics::adjust(MetricId id, double delta) noexcept {
 void Metrics::observe(MetricId id, double value) noexcept {
   Series* s = series(id);
   if (s == nullptr || s->kind != MetricKind::histogram) return;
-  std::size_t bucket = 0;
-  while (bucket < s->bucket_count && value > s->bounds[bucket]) ++bucket;
-  s->buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+  s->buckets[histogram_bucket({s->bounds.data(), s->bucket_count}, value)].fetch_add(1, std::memory_order_relaxed);
   s->sum.fetch_add(value, std::memory_order_relaxed);
 }
 

@@ -129,6 +129,9 @@ class Runtime::Impl {
   // The worker is done with the job: its terminal status, then retirement.
   void end_job(detail::JobSlot& slot, std::uint32_t index) noexcept;
   std::int64_t status_ts_ms() noexcept;
+  // A job's status without its state and outcome, stamped now.
+  JobStatusView status_view(const detail::JobSlot& slot) noexcept;
+  static void fan_out(const std::vector<StatusSink*>& sinks, JobStatusView& status, JobState state) noexcept;
   void deliver_through(detail::JobSlot& slot, JobState state) noexcept;
   void stop_timer(detail::JobSlot& slot) noexcept;
   // Gives the slots of the jobs in ended_ back, under one table lock.

@@ -57,7 +57,7 @@ class WorkQueue {
     }
     if (local_tail_ - head_seen_ >= ring_size_) {
       head_seen_ = head_.load(std::memory_order_acquire);
-      if (ring_full()) {
+      if (local_tail_ - head_seen_ == ring_size_) {
         drop_dead_entries();
         // Not reached: at most `capacity` entries wait, and the ring holds twice that.
         if (ring_full()) return false;

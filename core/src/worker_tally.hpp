@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <span>
 
+#include "edgerun/metrics.hpp"
+
 namespace edgerun::detail {
 
 // Job duration buckets, seconds: from a trivial handler to a long exec job.
@@ -21,6 +23,16 @@ inline constexpr std::array<double, 12> kJobDurationBounds{0.0001, 0.0005, 0.001
 struct TallyTotals {
   std::uint64_t busy_ns = 0;  // also the duration histogram's sum
   std::array<std::uint64_t, kJobDurationBounds.size() + 1> duration_buckets{};  // not cumulative; +Inf last
+
+  // What was counted after `earlier`, a total taken before this one.
+  TallyTotals since(const TallyTotals& earlier) const noexcept {
+    TallyTotals added;
+    added.busy_ns = busy_ns - earlier.busy_ns;
+    for (std::size_t b = 0; b < duration_buckets.size(); ++b) {
+      added.duration_buckets[b] = duration_buckets[b] - earlier.duration_buckets[b];
+    }
+    return added;
+  }
 };
 
 struct alignas(64) WorkerTally {
@@ -30,10 +42,7 @@ struct alignas(64) WorkerTally {
   // The owning worker, once per job.
   void record(std::uint64_t ran_ns) noexcept {
     bump(busy_ns, ran_ns);
-    const double seconds = static_cast<double>(ran_ns) / 1e9;
-    std::size_t bucket = 0;
-    while (bucket < kJobDurationBounds.size() && seconds > kJobDurationBounds[bucket]) ++bucket;
-    bump(duration_buckets[bucket], 1);
+    bump(duration_buckets[histogram_bucket(kJobDurationBounds, static_cast<double>(ran_ns) / 1e9)], 1);
   }
 
   static TallyTotals sum(std::span<const WorkerTally> tallies) noexcept {

@@ -27,6 +27,15 @@ constexpr std::string_view to_string(MetricKind kind) noexcept {
   return "gauge";
 }
 
+// The bucket of a histogram with these upper bounds that `value` falls in:
+// the first bound at least the value ("less or equal"), or bounds.size() for
+// the implicit +Inf bucket.
+inline std::size_t histogram_bucket(std::span<const double> bounds, double value) noexcept {
+  std::size_t bucket = 0;
+  while (bucket < bounds.size() && value > bounds[bucket]) ++bucket;
+  return bucket;
+}
+
 struct MetricLabel {
   std::string_view key;
   std::string_view value;
