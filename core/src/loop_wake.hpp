@@ -10,9 +10,9 @@
 // the flag set: the loop clears the flag, finds nothing new, and waits with
 // the new item unseen until something else wakes it (libuv pull request 349
 // describes the race; later releases read the flag atomically). Workers'
-// reports hit it: edgerun_pool_bench hung on a batch once in about ten runs
-// until this fence. libuv's own pool is not exposed to it, because its
-// workers publish under the mutex the loop then takes.
+// reports hit it: edgerun_pool_bench hung on a batch now and then until this
+// fence (tools/bench/hang_check.sh). libuv's own pool is not exposed to it,
+// because its workers publish under the mutex the loop then takes.
 
 #include <uv.h>
 

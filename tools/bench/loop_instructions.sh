@@ -11,11 +11,8 @@
 # jobs it posted (calls of Runtime::submit, of uv_queue_work). Needs valgrind
 # (Debian: valgrind); the build is the README's bench build.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-build=${1:-build/bench}
-bench="$build/tools/bench/edgerun_pool_bench"
-[ -x "$bench" ] || { echo "loop_instructions: build $bench first (see tools/bench/README.md)" >&2; exit 2; }
-command -v valgrind >/dev/null || { echo "loop_instructions: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
+source "$(dirname "$0")/bench_env.sh"
+bench_env loop_instructions "${1:-build/bench}" valgrind python3
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -26,7 +23,7 @@ count() {
   valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out/cg" \
     "$bench" --workers=2 --benchmark_filter="^$1/workers:2/batch:1000/" \
     --benchmark_min_time=0.05 >/dev/null 2>&1
-  python3 "$(dirname "$0")/loop_instructions.py" "$out" "$@"
+  python3 "$bench_dir/loop_instructions.py" "$out" "$@"
 }
 
 count edgerun_post_from_loop "Runtime::Impl::run()" "edgerun::Runtime::submit(edgerun::JobRequest const&)"
