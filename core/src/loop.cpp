@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "edgerun/check.hpp"
 #include "edgerun/port/clock.hpp"
 #include "runtime_impl.hpp"
 
@@ -54,9 +55,14 @@ void Runtime::Impl::on_wake(uv_async_t* handle) {
 
 void Runtime::Impl::process_inbox() noexcept {
   // Delivering a status may lead a sink to submit a job on this thread, which
-  // would come back here; the outer call finishes the work.
-  if (processing_inbox_) return;
-  processing_inbox_ = true;
+  // would come back here (make_room). Inside process_inbox the outer call
+  // finishes the work; inside another fan-out (a timer's `timed_out`, a
+  // `queued` from submit()) the wake-up the reports came with does. Either
+  // way not now: this could deliver a later status of the job the sinks are
+  // hearing about, or retire it and give its slot, which the view they hold
+  // points into, to a new job.
+  if (inbox_held_) return;
+  const InboxHold hold(*this);
   std::array<detail::InboxEvent, kInboxBatch> batch;
   for (bool more = true; more;) {
     more = false;
@@ -92,7 +98,6 @@ void Runtime::Impl::process_inbox() noexcept {
       retire_ended();
     }
   }
-  processing_inbox_ = false;
 }
 
 void Runtime::Impl::make_room() noexcept {
@@ -101,8 +106,9 @@ void Runtime::Impl::make_room() noexcept {
   // `queue_full` while the queue has room. Other threads leave it to the loop.
   if (free_count_.load(std::memory_order_relaxed) != 0 || !on_loop_thread()) return;
   process_inbox();
-  // Inside process_inbox (a sink submitting), retire what this batch has
-  // ended so far.
+  // Inside a fan-out (a sink submitting), retire what has ended so far. The
+  // job whose status the sinks are hearing is not among them: end_job lists a
+  // job only after its terminal status went out.
   retire_ended();
 }
 
@@ -127,6 +133,7 @@ void Runtime::Impl::deliver_queued_now(std::uint32_t index) noexcept {
   JobSlot& slot = slots_[index];
   slot.queued_sent = true;
   if (progress_sinks_.empty()) return;
+  const InboxHold hold(*this);
   JobStatusView status = status_view(slot);
   fan_out(progress_sinks_, status, JobState::queued);
 }
@@ -140,6 +147,7 @@ JobStatusView Runtime::Impl::status_view(const JobSlot& slot) noexcept {
 }
 
 void Runtime::Impl::fan_out(const std::vector<StatusSink*>& sinks, JobStatusView& status, JobState state) noexcept {
+  debug_check(inbox_held_, "a status fan-out outside an InboxHold");
   status.state = state;
   for (StatusSink* sink : sinks) sink->on_status(status);
 }
@@ -229,7 +237,10 @@ void Runtime::Impl::on_job_timer(uv_timer_t* handle) {
   auto expected = StopReason::none;
   if (!slot.stop.compare_exchange_strong(expected, StopReason::timed_out, std::memory_order_acq_rel)) return;
   self->log_.write(LogLevel::warn, "job timed out", {{"job", slot.id_view()}});
-  self->deliver_through(slot, JobState::timed_out);
+  {
+    const InboxHold hold(*self);
+    self->deliver_through(slot, JobState::timed_out);
+  }
   std::lock_guard lock(self->cancel_mutex_);
   self->cancel_requested_.notify_all();
 }

@@ -131,7 +131,8 @@ class Runtime::Impl {
   std::int64_t status_ts_ms() noexcept;
   // A job's status without its state and outcome, stamped now.
   JobStatusView status_view(const detail::JobSlot& slot) noexcept;
-  static void fan_out(const std::vector<StatusSink*>& sinks, JobStatusView& status, JobState state) noexcept;
+  // Under an InboxHold, which debug builds check.
+  void fan_out(const std::vector<StatusSink*>& sinks, JobStatusView& status, JobState state) noexcept;
   void deliver_through(detail::JobSlot& slot, JobState state) noexcept;
   void stop_timer(detail::JobSlot& slot) noexcept;
   // Gives the slots of the jobs in ended_ back, under one table lock.
@@ -205,7 +206,21 @@ class Runtime::Impl {
   bool started_ = false;
   bool loop_open_ = false;
   bool ran_ = false;
-  bool processing_inbox_ = false;
+  // process_inbox() does nothing while set: while it runs, and while sinks
+  // hold a status view that points into a slot from anywhere else (see
+  // process_inbox). Every status fan-out happens under a hold.
+  bool inbox_held_ = false;
+  class InboxHold {
+   public:
+    explicit InboxHold(Impl& impl) noexcept : impl_(impl), was_(impl.inbox_held_) { impl.inbox_held_ = true; }
+    ~InboxHold() { impl_.inbox_held_ = was_; }
+    InboxHold(const InboxHold&) = delete;
+    InboxHold& operator=(const InboxHold&) = delete;
+
+   private:
+    Impl& impl_;
+    bool was_;
+  };
 
   // Shutdown request (any thread) and its progress (loop).
   std::atomic<bool> shutdown_requested_{false};

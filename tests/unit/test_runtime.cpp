@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <set>
@@ -798,6 +799,94 @@ TEST(RuntimeOnTheLoop, ASinkSubmittingAsJobsEndGetsTheSlotsOfTheEndedJobs) {
   using Outcome = std::pair<std::string, std::optional<ErrorCode>>;
   EXPECT_EQ(resubmit.outcomes(), (std::vector<Outcome>{{"again-q1", std::nullopt}, {"again-q2", std::nullopt}}));
   EXPECT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+}
+
+// When `watched` times out, waits until `ready` says the worker has moved on
+// from it, then submits two jobs on the loop thread: the first takes the
+// last free slot, the second finds none.
+class SubmitOnTimeoutSink final : public StatusSink {
+ public:
+  SubmitOnTimeoutSink(Runtime& runtime, std::string watched, std::function<bool()> ready)
+      : runtime_(runtime), watched_(std::move(watched)), ready_(std::move(ready)) {}
+  void on_status(const JobStatusView& status) noexcept override {
+    if (status.state != JobState::timed_out || status.id != watched_) return;
+    waited_ = ready_();
+    first_ = runtime_.submit(JobRequest{"job-y1", "hold", "", {}}).rejection;
+    second_ = runtime_.submit(JobRequest{"job-y2", "hold", "", {}}).rejection;
+    submitted_ = true;
+  }
+  // Read after the watched job's terminal status reached a later sink.
+  bool submitted_ = false;
+  bool waited_ = false;
+  std::optional<ErrorCode> first_;
+  std::optional<ErrorCode> second_;
+
+ private:
+  Runtime& runtime_;
+  std::string watched_;
+  std::function<bool()> ready_;
+};
+
+TEST(RuntimeOnTheLoop, ASinkSubmittingDuringATimeoutLeavesTheTimedOutStatusWholeForLaterSinks) {
+  // One worker and a queue of one: three slots. job-x runs until its timeout,
+  // job-z waits behind it. When the timer ends job-x, the sink in the middle
+  // waits for the worker to report job-x finished and start job-z, then
+  // takes the last free slot and asks for one more. Nothing may then retire
+  // job-x, let alone hand its slot to the new job, while the sinks after it
+  // have yet to hear job-x's `timed_out`.
+  RuntimeConfig config = small_config();
+  config.workers = 1;
+  config.queue_capacity = 1;
+  RunningRuntime rt(config);
+  std::atomic<bool> z_started{false};
+  SubmitOnTimeoutSink submitter(rt.runtime, "job-x", [&] {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!z_started.load()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  });
+  StatusRecorder later;
+  rt.runtime.add_status_sink(submitter);
+  rt.runtime.add_status_sink(later);
+  Gate gate;
+  // Returns as soon as the timer asks it to stop, while the loop is still
+  // delivering job-x's `timed_out` (the cancel wake-up comes after it).
+  ASSERT_TRUE(rt.runtime.register_handler("spin", [](JobContext& job) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!job.cancel_requested() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    return HandlerResult::failure("stopped");
+  }).ok());
+  ASSERT_TRUE(rt.runtime.register_handler("hold", [&](JobContext& job) {
+    z_started.store(true);
+    return gate.pass(job) ? HandlerResult::success() : HandlerResult::failure("stopped");
+  }).ok());
+  ASSERT_TRUE(rt.start());
+  ASSERT_TRUE(rt.submit("job-x", "spin", "", 100).accepted);
+  ASSERT_TRUE(rt.recorder.wait_state("job-x", JobState::running));
+  ASSERT_TRUE(rt.submit("job-z", "hold").accepted);
+
+  ASSERT_TRUE(later.wait_terminal("job-x"));
+  EXPECT_TRUE(submitter.waited_);
+  ASSERT_TRUE(submitter.submitted_);
+  EXPECT_EQ(submitter.first_, std::nullopt);
+  EXPECT_EQ(submitter.second_, ErrorCode::queue_full);
+  for (StatusRecorder* sink : {&rt.recorder, &later}) {
+    EXPECT_EQ(sink->states_of("job-x"), (std::vector<JobState>{JobState::queued, JobState::running, JobState::timed_out}));
+    // No status of a job that never ran, under another job's name.
+    EXPECT_TRUE(sink->states_of("job-y2").empty());
+  }
+  gate.open();
+  ASSERT_TRUE(later.wait_terminal("job-z"));
+  ASSERT_TRUE(later.wait_terminal("job-y1"));
+  EXPECT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
+  // Every sink heard each job's statuses, in the same order. (Across jobs
+  // the order may differ: job-y1's `queued` reached the later sink first.)
+  std::set<std::string> ids;
+  for (const RecordedStatus& s : later.all()) ids.insert(s.id);
+  EXPECT_EQ(ids, (std::set<std::string>{"job-x", "job-z", "job-y1"}));
+  for (const std::string& id : ids) EXPECT_EQ(rt.recorder.states_of(id), later.states_of(id)) << id;
 }
 
 // Jobs submitted on the loop thread reach the workers in batches. However
