@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Instructions the loop thread executes per job, counted by callgrind (exact,
-# unlike timings on a shared machine), for edgerun and for uv_queue_work: the
-# "about 1,250 against about 250" of tools/bench/README.md.
+# Instructions the loop thread, and the pool's workers, execute per job,
+# counted by callgrind (exact, unlike timings on a shared machine), for
+# edgerun and for uv_queue_work: the figures of tools/bench/README.md.
 #
 #   tools/bench/loop_instructions.sh [build-dir]   (default build/bench)
 #
 # Runs edgerun_post_from_loop and uv_queue_work with 2 workers and B = 1000
 # under valgrind --tool=callgrind with one output file per thread, takes the
 # thread that ran the loop and divides its instructions by the number of
-# jobs it posted (calls of Runtime::submit, of uv_queue_work). Needs valgrind
-# (Debian: valgrind); the build is the README's bench build.
+# jobs it posted (calls of Runtime::submit, of uv_queue_work); then the same
+# for the pool's two worker threads together. Needs valgrind (Debian:
+# valgrind); the build is the README's bench build.
 set -euo pipefail
 source "$(dirname "$0")/bench_env.sh"
 bench_env loop_instructions "${1:-build/bench}" valgrind python3
@@ -26,5 +27,8 @@ count() {
   python3 "$bench_dir/loop_instructions.py" "$out" "$@"
 }
 
-count edgerun_post_from_loop "Runtime::Impl::run()" "edgerun::Runtime::submit(edgerun::JobRequest const&)"
-count uv_queue_work "UvPool::on_poke" "uv_queue_work"
+count edgerun_post_from_loop "Runtime::Impl::run()" "edgerun::Runtime::submit(edgerun::JobRequest const&)" \
+  "Runtime::Impl::worker_main"
+# libuv's worker function is static (no symbol); its threads are the ones
+# that wait on uv_cond_wait.
+count uv_queue_work "UvPool::on_poke" "uv_queue_work" "uv_cond_wait"
