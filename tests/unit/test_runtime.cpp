@@ -8,6 +8,7 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -837,9 +838,14 @@ TEST(RuntimeOnTheLoop, ASinkSubmittingDuringATimeoutLeavesTheTimedOutStatusWhole
   RuntimeConfig config = small_config();
   config.workers = 1;
   config.queue_capacity = 1;
-  RunningRuntime rt(config);
+  // Declared first: they outlive the runtime that calls them, also when an
+  // assertion below ends the test early.
   std::atomic<bool> z_started{false};
-  SubmitOnTimeoutSink submitter(rt.runtime, "job-x", [&] {
+  Gate gate;
+  StatusRecorder later;
+  std::optional<SubmitOnTimeoutSink> submitter;
+  RunningRuntime rt(config);
+  submitter.emplace(rt.runtime, "job-x", [&] {
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (!z_started.load()) {
       if (std::chrono::steady_clock::now() > deadline) return false;
@@ -847,10 +853,8 @@ TEST(RuntimeOnTheLoop, ASinkSubmittingDuringATimeoutLeavesTheTimedOutStatusWhole
     }
     return true;
   });
-  StatusRecorder later;
-  rt.runtime.add_status_sink(submitter);
+  rt.runtime.add_status_sink(*submitter);
   rt.runtime.add_status_sink(later);
-  Gate gate;
   // Returns as soon as the timer asks it to stop, while the loop is still
   // delivering job-x's `timed_out` (the cancel wake-up comes after it).
   ASSERT_TRUE(rt.runtime.register_handler("spin", [](JobContext& job) {
@@ -868,10 +872,11 @@ TEST(RuntimeOnTheLoop, ASinkSubmittingDuringATimeoutLeavesTheTimedOutStatusWhole
   ASSERT_TRUE(rt.submit("job-z", "hold").accepted);
 
   ASSERT_TRUE(later.wait_terminal("job-x"));
-  EXPECT_TRUE(submitter.waited_);
-  ASSERT_TRUE(submitter.submitted_);
-  EXPECT_EQ(submitter.first_, std::nullopt);
-  EXPECT_EQ(submitter.second_, ErrorCode::queue_full);
+  EXPECT_TRUE(submitter->waited_);
+  ASSERT_TRUE(submitter->submitted_);
+  EXPECT_EQ(submitter->first_, std::nullopt);
+  // No slot is free for it (and the work queue holds job-y1 anyway).
+  EXPECT_EQ(submitter->second_, ErrorCode::queue_full);
   for (StatusRecorder* sink : {&rt.recorder, &later}) {
     EXPECT_EQ(sink->states_of("job-x"), (std::vector<JobState>{JobState::queued, JobState::running, JobState::timed_out}));
     // No status of a job that never ran, under another job's name.

@@ -22,17 +22,4 @@ inline void check(bool condition, const char* what,
   if (!condition) [[unlikely]] invariant_failed(what, where);
 }
 
-#ifdef NDEBUG
-inline constexpr bool kDebugBuild = false;
-#else
-inline constexpr bool kDebugBuild = true;
-#endif
-
-// Checks an invariant in debug builds only (the sanitizer builds of the
-// tests), for checks on a hot path that guard ordering rather than memory.
-inline void debug_check(bool condition, const char* what,
-                        const std::source_location& where = std::source_location::current()) noexcept {
-  if constexpr (kDebugBuild) check(condition, what, where);
-}
-
 }  // namespace edgerun

@@ -98,9 +98,12 @@ class Runtime {
   // A job holds its slot until a little after its terminal status: the loop
   // gives slots back once per batch of statuses it delivered. On the loop
   // thread (a sink, a transport) submit() retires ended jobs itself when it
-  // needs their slots. Another thread that refills the whole queue the
-  // moment it sees the last statuses may be refused `queue_full` for that
-  // moment; wait_until_all_jobs_finished() returns once the slots are free.
+  // needs their slots, except from inside on_status: a sink holds a status
+  // that points into a job's slot, so there only jobs whose statuses have
+  // all gone out are retired, and the reports the loop has not read yet
+  // wait. Another thread that refills the whole queue the moment it sees the
+  // last statuses may be refused `queue_full` for that moment;
+  // wait_until_all_jobs_finished() returns once the slots are free.
   //
   // On the loop thread, jobs reach the workers in batches: every 16 jobs,
   // and the rest before the loop next waits for I/O.
