@@ -41,8 +41,9 @@ struct alignas(64) WorkerTally {
 
   // The owning worker, once per job.
   void record(std::uint64_t ran_ns) noexcept {
-    bump(busy_ns, ran_ns);
-    bump(duration_buckets[histogram_bucket(kJobDurationBounds, static_cast<double>(ran_ns) / 1e9)], 1);
+    Metrics::SoleWriterCounter::add_as_sole_writer(busy_ns, ran_ns);
+    Metrics::SoleWriterCounter::add_as_sole_writer(
+        duration_buckets[histogram_bucket(kJobDurationBounds, static_cast<double>(ran_ns) / 1e9)], 1);
   }
 
   static TallyTotals sum(std::span<const WorkerTally> tallies) noexcept {
@@ -54,11 +55,6 @@ struct alignas(64) WorkerTally {
       }
     }
     return totals;
-  }
-
- private:
-  static void bump(std::atomic<std::uint64_t>& counter, std::uint64_t delta) noexcept {
-    counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
   }
 };
 

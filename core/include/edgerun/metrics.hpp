@@ -102,7 +102,11 @@ class Metrics {
    public:
     SoleWriterCounter() = default;
     void add(std::uint64_t delta = 1) const noexcept {
-      if (total_ != nullptr) total_->store(total_->load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+      if (total_ != nullptr) add_as_sole_writer(*total_, delta);
+    }
+    // The add itself, for any count that one thread alone writes.
+    static void add_as_sole_writer(std::atomic<std::uint64_t>& total, std::uint64_t delta) noexcept {
+      total.store(total.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
     }
 
    private:
