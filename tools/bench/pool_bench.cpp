@@ -139,27 +139,39 @@ edgerun::JobRequest make_request(std::string_view id) noexcept {
   return edgerun::JobRequest{id, kJobType, "", {}};
 }
 
-// Context switches of the whole process (every thread) over the timed loop,
-// per job. Throughput here is mostly a matter of how often a thread has to
-// sleep and be woken, so this is the first number to look at when two runs
-// disagree.
-class SwitchCounter {
+// Over the timed loop, per job, for the whole process (every thread):
+// - switches_per_job, context switches: how often a thread had to sleep and
+//   be woken, the first number to look at when two runs disagree;
+// - cpu_ns_per_job, CPU time: with more busy threads than cores (the loop and
+//   two workers on two), a batch lasts about this over the core count.
+class ProcessCounters {
  public:
-  SwitchCounter() noexcept : start_(total()) {}
+  ProcessCounters() noexcept : start_(now()) {}
 
   void report(benchmark::State& state, std::uint64_t jobs) const {
     if (jobs == 0) return;
-    state.counters["switches_per_job"] = static_cast<double>(total() - start_) / static_cast<double>(jobs);
+    const Sample end = now();
+    const auto per_job = [jobs](std::uint64_t total) { return static_cast<double>(total) / static_cast<double>(jobs); };
+    state.counters["switches_per_job"] = per_job(end.switches - start_.switches);
+    state.counters["cpu_ns_per_job"] = per_job(end.cpu_ns - start_.cpu_ns);
   }
 
  private:
-  static std::uint64_t total() noexcept {
+  struct Sample {
+    std::uint64_t switches;
+    std::uint64_t cpu_ns;
+  };
+  static Sample now() noexcept {
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
-    return static_cast<std::uint64_t>(usage.ru_nvcsw) + static_cast<std::uint64_t>(usage.ru_nivcsw);
+    const auto ns = [](const timeval& t) {
+      return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_usec) * 1'000u;
+    };
+    return {static_cast<std::uint64_t>(usage.ru_nvcsw) + static_cast<std::uint64_t>(usage.ru_nivcsw),
+            ns(usage.ru_utime) + ns(usage.ru_stime)};
   }
 
-  std::uint64_t start_;
+  Sample start_;
 };
 
 // ---------------------------------------------------------------------------
@@ -291,7 +303,7 @@ void edgerun_pool(benchmark::State& state, PostFrom from, Statuses statuses) {
 
   std::uint64_t expected = 0;
   std::uint64_t rejected = 0;
-  const SwitchCounter switches;
+  const ProcessCounters counters;
   for (auto _ : state) {
     expected += batch;
     completion.expect(expected);
@@ -321,7 +333,7 @@ void edgerun_pool(benchmark::State& state, PostFrom from, Statuses statuses) {
     }
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * batch);
-  switches.report(state, expected);
+  counters.report(state, expected);
   if (sink.not_succeeded() != 0) state.SkipWithError("a job ended in a state other than succeeded");
 
   runtime.shutdown(true, 5s);
@@ -402,7 +414,7 @@ void uv_pool(benchmark::State& state) {
     return;
   }
   std::uint64_t expected = 0;
-  const SwitchCounter switches;
+  const ProcessCounters counters;
   for (auto _ : state) {
     expected += batch;
     completion.expect(expected);
@@ -413,7 +425,7 @@ void uv_pool(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * batch);
-  switches.report(state, expected);
+  counters.report(state, expected);
   if (pool.errors() != 0) state.SkipWithError("uv_queue_work failed or a request was canceled");
   if (!pool.stop()) state.SkipWithError("uv_loop_close failed: a handle or request was left open");
 }
