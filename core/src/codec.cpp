@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "edgerun/json_arena.hpp"
+#include "edgerun/json_parse.hpp"
 
 namespace edgerun {
 
@@ -107,7 +108,7 @@ DecodedSubmission decode_submission_object(const cJSON* root, std::size_t payloa
 }
 
 DecodedSubmission decode_submission(std::string_view payload, std::size_t max_payload_bytes) noexcept {
-  const cJSON* root = cJSON_ParseWithLength(payload.data(), payload.size());
+  const cJSON* root = parse_json(payload);
   if (root == nullptr) {
     // A parse that ran out of arena memory failed for size, not syntax.
     if (payload.size() > max_payload_bytes) {

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "edgerun/codec.hpp"
+#include "edgerun/json_parse.hpp"
 
 namespace edgerun {
 
@@ -691,7 +692,7 @@ ConfigLoadResult parse_daemon_config(std::string_view text, std::string_view pat
   // cJSON wants a terminated string to check that nothing follows the value.
   const std::string terminated(text.substr(start));
   const char* error_at = nullptr;
-  const JsonPtr root(cJSON_ParseWithOpts(terminated.c_str(), &error_at, 1));
+  const JsonPtr root(parse_json({terminated.c_str(), terminated.size() + 1}, &error_at, true));
   if (root == nullptr) {
     const std::size_t reported = error_at != nullptr ? static_cast<std::size_t>(error_at - terminated.c_str()) : 0;
     const std::size_t offset = start + error_offset(terminated, reported);

@@ -9,6 +9,7 @@
 
 #include "edgerun/check.hpp"
 #include "edgerun/codec.hpp"
+#include "edgerun/json_parse.hpp"
 #include "edgerun/port/clock.hpp"
 #include "edgerun/port/thread.hpp"
 #include "runtime_impl.hpp"
@@ -375,7 +376,7 @@ SubmitResult Runtime::Impl::admit_request(const JobRequest& request, std::uint32
   const cJSON* params = nullptr;
   if (!request.params_json.empty()) {
     scope.emplace(arenas_[0]);
-    params = cJSON_ParseWithLength(request.params_json.data(), request.params_json.size());
+    params = parse_json(request.params_json);
     if (params == nullptr && current_json_arena_exhausted()) {
       return reject(request.id, ErrorCode::too_large, "params are too complex for json_arena_bytes");
     }

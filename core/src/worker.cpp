@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "edgerun/check.hpp"
+#include "edgerun/json_parse.hpp"
 #include "edgerun/port/clock.hpp"
 #include "runtime_impl.hpp"
 
@@ -116,7 +117,7 @@ void Runtime::Impl::run_job(JobSlot& slot, JsonArena& arena, std::uint32_t worke
   cJSON no_params{};
   no_params.type = cJSON_Object;
   const cJSON* params =
-      slot.params_length == 0 ? &no_params : cJSON_ParseWithLength(slot.params, slot.params_length);
+      slot.params_length == 0 ? &no_params : parse_json({slot.params, slot.params_length});
   if (params == nullptr) {
     slot.error = JobError::make(ErrorCode::handler_error, "params could not be parsed in json_arena_bytes");
     return;
