@@ -741,7 +741,9 @@ ConfigLoadResult load_daemon_config(const std::string& path, std::string_view de
   const auto failed = [&path](const char* what, int error) {
     return ConfigLoadResult{std::nullopt, path + ": " + what + ": " + std::strerror(error)};
   };
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  // "e" (glibc): close-on-exec, as SIGHUP re-reads the file on the loop
+  // while workers may be spawning exec programs.
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rbe"), &std::fclose);
   if (file == nullptr) return failed("cannot open", errno);
 
   std::string text;

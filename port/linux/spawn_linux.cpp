@@ -147,14 +147,22 @@ int spawn(const SpawnRequest& request, const Pipe& out, const Pipe& err, pid_t& 
   if (rc == 0) rc = posix_spawnattr_setpgroup(&s.attr, 0);
   if (rc == 0) rc = posix_spawnattr_setsigmask(&s.attr, &mask);
   if (rc == 0) rc = posix_spawnattr_setsigdefault(&s.attr, &defaults);
-  // The actions run in order in the child. The pipe ends themselves are
-  // close-on-exec, so they need no addclose: only the dup2 copies survive.
+  // The actions run in order in the child: stdin, stdout and stderr are set
+  // up first, and then everything above them is closed, the pipe ends we
+  // dup2'ed from included. Close-on-exec alone is not enough: libmosquitto
+  // opens its socket without it, and a program holding that socket (or a
+  // background child it leaves behind) could publish as the device and keep
+  // the connection open after the daemon is gone. Closing in the child also
+  // covers a descriptor another thread opens while we spawn. glibc 2.34 added
+  // addclosefrom_np (close_range(2), or /proc/self/fd on older kernels);
+  // every Debian we build for (bookworm: 2.36, host and cross) has it.
   if (rc == 0 && request.working_directory != nullptr) {
     rc = posix_spawn_file_actions_addchdir_np(&s.actions, request.working_directory);
   }
   if (rc == 0) rc = posix_spawn_file_actions_addopen(&s.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   if (rc == 0) rc = posix_spawn_file_actions_adddup2(&s.actions, out.write.fd, STDOUT_FILENO);
   if (rc == 0) rc = posix_spawn_file_actions_adddup2(&s.actions, err.write.fd, STDERR_FILENO);
+  if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&s.actions, STDERR_FILENO + 1);
   if (rc != 0) {
     return rc;
   }

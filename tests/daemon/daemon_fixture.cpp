@@ -128,4 +128,33 @@ Json wait_state(MqttProbe& probe, const std::string& device, const std::string& 
   }
 }
 
+void set_int(cJSON& root, const char* section, const char* key, double value) {
+  cJSON* object = cJSON_GetObjectItemCaseSensitive(&root, section);
+  if (object == nullptr) object = cJSON_AddObjectToObject(&root, section);
+  cJSON_DeleteItemFromObjectCaseSensitive(object, key);
+  cJSON_AddNumberToObject(object, key, value);
+}
+
+void DaemonTest::start_daemon(const std::string& device, const std::function<void(cJSON&)>& edit,
+                              const SpawnOptions& options) {
+  daemon_ = std::make_unique<Daemon>(broker_, device, edit);
+  const Status started = daemon_->start(options);
+  ASSERT_TRUE(started) << started.message;
+  ASSERT_TRUE(daemon_->wait_connected()) << daemon_->process().err();
+  if (!probe_.connected()) {
+    const Status connected = connect_submitter(probe_, broker_);
+    ASSERT_TRUE(connected) << connected.message;
+  }
+}
+
+void DaemonTest::expect_rejected(const std::string& id, const std::string& code) {
+  Json status = next_status(probe_, dev(), id);
+  ASSERT_TRUE(status) << "no status for " << id << "\n" << daemon_->process().err();
+  EXPECT_EQ(json_string(status.get(), "state"), "rejected");
+  EXPECT_EQ(json_string(status.get(), "id"), id);
+  EXPECT_EQ(json_string(status.get(), "device"), dev());
+  const cJSON* error = cJSON_GetObjectItemCaseSensitive(status.get(), "error");
+  EXPECT_EQ(json_string(error, "code"), code) << "status: " << json_string(status.get(), "state");
+}
+
 }  // namespace edgerun::test

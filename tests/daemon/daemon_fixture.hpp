@@ -4,6 +4,7 @@
 // the probe received.
 
 #include <cjson/cJSON.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <functional>
@@ -69,5 +70,28 @@ Json next_status(MqttProbe& probe, const std::string& device, const std::string&
 // Takes status messages of `id` until one has `state`; null when none did.
 Json wait_state(MqttProbe& probe, const std::string& device, const std::string& id, const std::string& state,
                 std::chrono::milliseconds timeout = 10s);
+
+// Sets root[section][key] to `value`, making the section when it is missing.
+void set_int(cJSON& root, const char* section, const char* key, double value);
+
+// A broker on a free loopback port for each test, the daemon under test and a
+// submitter probe subscribed to edgerun/#.
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(broker_.start()) << "broker did not start"; }
+
+  // Starts a daemon `device` with the config edited by `edit`, and the probe.
+  void start_daemon(const std::string& device = "dev-t", const std::function<void(cJSON&)>& edit = {},
+                    const SpawnOptions& options = {});
+
+  std::string dev() const { return daemon_->device(); }
+
+  // The rejection status of `id`, after checking its shape.
+  void expect_rejected(const std::string& id, const std::string& code);
+
+  MosquittoBroker broker_;
+  MqttProbe probe_;
+  std::unique_ptr<Daemon> daemon_;
+};
 
 }  // namespace edgerun::test

@@ -18,46 +18,7 @@
 namespace edgerun::test {
 namespace {
 
-class EdgerundTest : public ::testing::Test {
- protected:
-  void SetUp() override { ASSERT_TRUE(broker_.start()) << "broker did not start"; }
-
-  // Starts a daemon `device` with the config edited by `edit`, and the probe.
-  void start_daemon(const std::string& device = "dev-t", const std::function<void(cJSON&)>& edit = {}) {
-    daemon_ = std::make_unique<Daemon>(broker_, device, edit);
-    const Status started = daemon_->start();
-    ASSERT_TRUE(started) << started.message;
-    ASSERT_TRUE(daemon_->wait_connected()) << daemon_->process().err();
-    if (!probe_.connected()) {
-      const Status connected = connect_submitter(probe_, broker_);
-      ASSERT_TRUE(connected) << connected.message;
-    }
-  }
-
-  std::string dev() const { return daemon_->device(); }
-
-  // The rejection status of `id`, after checking its shape.
-  void expect_rejected(const std::string& id, const std::string& code) {
-    Json status = next_status(probe_, dev(), id);
-    ASSERT_TRUE(status) << "no status for " << id << "\n" << daemon_->process().err();
-    EXPECT_EQ(json_string(status.get(), "state"), "rejected");
-    EXPECT_EQ(json_string(status.get(), "id"), id);
-    EXPECT_EQ(json_string(status.get(), "device"), dev());
-    const cJSON* error = cJSON_GetObjectItemCaseSensitive(status.get(), "error");
-    EXPECT_EQ(json_string(error, "code"), code) << cJSON_PrintUnformatted(status.get());
-  }
-
-  MosquittoBroker broker_;
-  MqttProbe probe_;
-  std::unique_ptr<Daemon> daemon_;
-};
-
-void set_int(cJSON& root, const char* section, const char* key, double value) {
-  cJSON* object = cJSON_GetObjectItemCaseSensitive(&root, section);
-  if (object == nullptr) object = cJSON_AddObjectToObject(&root, section);
-  cJSON_DeleteItemFromObjectCaseSensitive(object, key);
-  cJSON_AddNumberToObject(object, key, value);
-}
+using EdgerundTest = DaemonTest;
 
 TEST_F(EdgerundTest, EchoJobReportsQueuedRunningSucceededInOrder) {
   start_daemon();

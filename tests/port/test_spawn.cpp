@@ -1,10 +1,12 @@
 #include "edgerun/port/signal.hpp"
 #include "edgerun/port/spawn.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -251,6 +253,29 @@ TEST_F(Spawn, DoesNotWaitForABackgroundChildHoldingThePipe) {
   EXPECT_TRUE(is_running(sleeper));
   EXPECT_EQ(kill(sleeper, SIGKILL), 0);  // Left running by contract; clean up.
   EXPECT_TRUE(ends_soon(sleeper));
+}
+
+// --- run_process: descriptors ----------------------------------------------
+
+TEST_F(Spawn, ChildGetsOnlyStdinStdoutAndStderr) {
+  // Descriptors this process holds without close-on-exec, as libmosquitto's
+  // socket is: a low one, and a copy far above it (the issue saw fd 251).
+  const int low = socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GT(low, STDERR_FILENO);
+  const int high = fcntl(low, F_DUPFD, 200);
+  if (high < 0) close(low);
+  ASSERT_GE(high, 200);
+  // The shell lists its own descriptors through a forked ls (the `exit`
+  // after it keeps the shell from exec'ing ls in its place, so the listing
+  // is of the shell, not of ls and the directory it has open). A shell run
+  // with -c and no redirections opens nothing itself, so the listing is
+  // exactly what run_process left open in the child.
+  const Outcome r = run({"/bin/sh", "-c", "/bin/ls /proc/$$/fd; exit $?"});
+  close(high);
+  close(low);
+  expect_exited(r, 0);
+  EXPECT_EQ(r.out, "0\n1\n2\n") << "the test's descriptors were " << low << " and " << high;
+  EXPECT_EQ(r.err, "");
 }
 
 // --- run_process: failing to start ------------------------------------------

@@ -3,7 +3,10 @@
 //
 // A job type maps to an absolute program path with a fixed argv; the program
 // is started directly, never through a shell, so nothing in a job's input can
-// become shell syntax. The handler runs on a worker thread, so run_process()
+// become shell syntax. The child gets descriptors 0 (/dev/null), 1 and 2
+// (pipes to us) and no other: every descriptor of the daemon, its MQTT socket
+// among them, is closed in the child before the program starts, whether or
+// not it was opened close-on-exec. The handler runs on a worker thread, so run_process()
 // blocks until the program has ended, and polls a stop check the caller
 // provides to learn when to end it early.
 //
