@@ -127,12 +127,31 @@ DecodedSubmission decode_submission(std::string_view payload, std::size_t max_pa
   return decode_submission_object(root, payload.size(), max_payload_bytes);
 }
 
-std::optional<std::string_view> decode_cancel(std::string_view payload) noexcept {
-  if (has_escaped_nul(payload)) return std::nullopt;
-  const cJSON* root = cJSON_ParseWithLength(payload.data(), payload.size());
+DecodedCancel decode_cancel(std::string_view payload, JsonArena& arena) noexcept {
+  DecodedCancel decoded;
+  const auto refuse = [&decoded](ErrorCode code, const char* message) {
+    decoded.error = code;
+    decoded.message = message;
+    return decoded;
+  };
+  // Checked before parsing: what the wire announces is never parsed unbounded.
+  if (payload.size() > kMaxCancelBytes) return refuse(ErrorCode::too_large, "cancel is larger than 1024 bytes");
+  if (has_escaped_nul(payload)) return refuse(ErrorCode::bad_request, "strings must not contain \\u0000");
+  ScopedJsonArena scope(arena);
+  const cJSON* root = parse_json(payload);
+  if (root == nullptr) {
+    if (current_json_arena_exhausted()) return refuse(ErrorCode::too_large, "cancel is too complex to parse");
+    return refuse(ErrorCode::bad_json, "cancel is not valid JSON");
+  }
   const cJSON* id = cJSON_GetObjectItemCaseSensitive(root, "id");
-  if (!cJSON_IsString(id) || !is_valid_id(id->valuestring)) return std::nullopt;
-  return std::string_view(id->valuestring);
+  if (!cJSON_IsString(id) || !is_valid_id(id->valuestring)) {
+    return refuse(ErrorCode::bad_request, "field 'id' must match [A-Za-z0-9._-]{1,64}");
+  }
+  // The arena is reset when the scope ends: the id is copied out first.
+  const std::string_view valid(id->valuestring);
+  valid.copy(decoded.id_storage.data(), valid.size());
+  decoded.id_length = valid.size();
+  return decoded;
 }
 
 void encode_status(JsonWriter& out, std::string_view device, const JobStatusView& status) noexcept {

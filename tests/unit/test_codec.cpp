@@ -287,31 +287,59 @@ TEST_F(CodecDecode, IdWithAnEscapedNulIsRejected) {
 class CodecCancel : public CodecDecode {
  protected:
   std::optional<std::string> cancel(std::string_view payload) {
-    ScopedJsonArena scope(arena_);
-    const auto id = decode_cancel(payload);
-    if (!id.has_value()) return std::nullopt;
-    return std::string(*id);
+    const DecodedCancel decoded = decode_cancel(payload, arena_);
+    if (decoded.error.has_value()) return std::nullopt;
+    return std::string(decoded.id());
   }
+  std::optional<ErrorCode> refusal(std::string_view payload) { return decode_cancel(payload, arena_).error; }
 };
 
 TEST_F(CodecCancel, ReadsTheId) {
   EXPECT_EQ(cancel(R"({"id":"job-42"})"), std::optional<std::string>("job-42"));
   EXPECT_EQ(cancel(R"({"reason":"user","id":"x.y_z"})"), std::optional<std::string>("x.y_z"));
+  const std::string longest(kMaxIdLength, 'a');
+  EXPECT_EQ(cancel(R"({"id":")" + longest + R"("})"), std::optional<std::string>(longest));
 }
 
 TEST_F(CodecCancel, RefusesWhatHasNoValidId) {
-  EXPECT_EQ(cancel(R"({})"), std::nullopt);
-  EXPECT_EQ(cancel(R"({"id":5})"), std::nullopt);
-  EXPECT_EQ(cancel(R"({"id":""})"), std::nullopt);
-  EXPECT_EQ(cancel(R"({"id":"a/b"})"), std::nullopt);
-  EXPECT_EQ(cancel(R"({"id":"a#"})"), std::nullopt);
-  EXPECT_EQ(cancel(R"(["job-42"])"), std::nullopt);
-  EXPECT_EQ(cancel("job-42"), std::nullopt);
-  EXPECT_EQ(cancel(""), std::nullopt);
+  EXPECT_EQ(refusal(R"({})"), ErrorCode::bad_request);
+  EXPECT_EQ(refusal(R"({"id":5})"), ErrorCode::bad_request);
+  EXPECT_EQ(refusal(R"({"id":""})"), ErrorCode::bad_request);
+  EXPECT_EQ(refusal(R"({"id":"a/b"})"), ErrorCode::bad_request);
+  EXPECT_EQ(refusal(R"({"id":"a#"})"), ErrorCode::bad_request);
+  EXPECT_EQ(refusal(R"(["job-42"])"), ErrorCode::bad_request);
+  EXPECT_EQ(refusal("job-42"), ErrorCode::bad_json);
+  EXPECT_EQ(refusal(""), ErrorCode::bad_json);
 }
 
 TEST_F(CodecCancel, IdWithAnEscapedNulIsRefused) {
-  EXPECT_EQ(cancel(R"({"id":"ok\u0000#"})"), std::nullopt);
+  EXPECT_EQ(refusal(R"({"id":"ok\u0000#"})"), ErrorCode::bad_request);
+}
+
+TEST_F(CodecCancel, APayloadOverTheBoundIsRefusedWithoutParsing) {
+  // Padded with small integers: cheap on the wire, a cJSON node each.
+  std::string padded = R"({"id":"job-1","pad":[0)";
+  while (padded.size() < kMaxCancelBytes) padded += ",0";
+  padded += "]}";
+  ASSERT_GT(padded.size(), kMaxCancelBytes);
+  EXPECT_EQ(refusal(padded), ErrorCode::too_large);
+  EXPECT_EQ(arena_.high_water(), 0U) << "the oversized cancel was parsed";
+}
+
+TEST_F(CodecCancel, ParsesInTheArenaAndLeavesNothingBehind) {
+  // A cancel within the bound but too complex for a small arena is refused,
+  // not parsed on the heap.
+  std::vector<std::byte> tiny(512);
+  JsonArena small{std::span<std::byte>(tiny)};
+  std::string nested = R"({"id":"job-1","pad":[0)";
+  while (nested.size() < kMaxCancelBytes - 8) nested += ",0";
+  nested += "]}";
+  EXPECT_EQ(decode_cancel(nested, small).error, ErrorCode::too_large);
+  EXPECT_EQ(small.used(), 0U) << "the arena is reset when decode_cancel returns";
+
+  EXPECT_EQ(cancel(R"({"id":"job-7"})"), std::optional<std::string>("job-7"));
+  EXPECT_GT(arena_.high_water(), 0U) << "the cancel was not parsed in its arena";
+  EXPECT_EQ(arena_.used(), 0U);
 }
 
 // ---------------------------------------------------------------------------

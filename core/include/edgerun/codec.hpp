@@ -4,11 +4,13 @@
 // parses with cJSON, so the caller decides where cJSON allocates (a
 // ScopedJsonArena on the job path); encoding writes into a fixed buffer.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
 #include "edgerun/error_code.hpp"
+#include "edgerun/json_arena.hpp"
 #include "edgerun/json_writer.hpp"
 #include "edgerun/sinks.hpp"
 
@@ -42,8 +44,25 @@ DecodedSubmission decode_submission(std::string_view payload, std::size_t max_pa
 DecodedSubmission decode_submission_object(const cJSON* root, std::size_t payload_bytes,
                                            std::size_t max_payload_bytes) noexcept;
 
-// Decodes a cancel request {"id": "..."}; nullopt when there is no valid id.
-std::optional<std::string_view> decode_cancel(std::string_view payload) noexcept;
+// A cancel request is a few dozen bytes ({"id": "..."}); anything over this
+// bound is refused before it is parsed.
+inline constexpr std::size_t kMaxCancelBytes = 1024;
+
+struct DecodedCancel {
+  // Set when the cancel is refused; `message` then says why.
+  std::optional<ErrorCode> error;
+  const char* message = "";
+  std::array<char, kMaxIdLength> id_storage{};
+  std::size_t id_length = 0;
+
+  std::string_view id() const noexcept { return {id_storage.data(), id_length}; }
+};
+
+// Decodes a cancel request {"id": "..."}. A payload over kMaxCancelBytes is
+// refused `too_large` unparsed; the rest is parsed inside `arena` (reset on
+// entry and exit, so nothing of the parse outlives the call) and refused
+// `too_large` when it does not fit there, `bad_json` or `bad_request`.
+DecodedCancel decode_cancel(std::string_view payload, JsonArena& arena) noexcept;
 
 // {"v":1,"id","device","state","ts", and "result" or "error"}.
 void encode_status(JsonWriter& out, std::string_view device, const JobStatusView& status) noexcept;

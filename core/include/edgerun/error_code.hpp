@@ -1,6 +1,6 @@
 #pragma once
 // Job error codes and their wire names, from one table, so the protocol strings
-// (../shared/PROTOCOL.md) cannot drift from the code.
+// (core/protocol/PROTOCOL.md) cannot drift from the code.
 
 #include <array>
 #include <cstdint>

@@ -38,6 +38,17 @@ constexpr std::uint64_t kLogFlushMs = 1000;
 constexpr std::uint64_t kStopTimeoutMs = 3000;
 // The event ring kept while the broker is away is small: events are telemetry.
 constexpr std::uint32_t kMaxBufferedEvents = 64;
+// A cancel (at most kMaxCancelBytes) is parsed in an arena of its own. A
+// plain {"id": ...} takes about 200 bytes of it; one that needs more than
+// this is refused as too complex.
+constexpr std::size_t kCancelArenaBytes = 16 * 1024;
+// Room in a packet for all but the payload: fixed header, topic length,
+// packet id and a publisher's properties.
+constexpr std::size_t kPacketOverheadBytes = 512;
+// Job topics are taken without the broker's retained messages: a retained
+// submission would otherwise run again at every subscribe, so after every
+// restart. Retain As Published stays off.
+constexpr int kJobSubscribeOptions = MQTT_SUB_OPT_SEND_RETAIN_NEVER;
 
 void ensure_mosquitto_lib() noexcept {
   static std::once_flag once;
@@ -89,6 +100,10 @@ MqttTransport::MqttTransport(Runtime& runtime, const DaemonConfig& config, std::
       log_batch_bytes_(std::size_t{config.telemetry.log_batch_records} * kLogRecordJsonBytes + 512),
       log_record_bytes_(kLogRecordJsonBytes),
       topic_bytes_(config.mqtt.topic_prefix.size() + 2 * kMaxIdLength + kTopicSlack),
+      // What the broker may send: a submission of up to twice the payload
+      // limit still gets its `too_large`, anything larger is not sent at all.
+      max_packet_bytes_(2 * std::max<std::size_t>(config.runtime.max_payload_bytes, kMaxCancelBytes) + topic_bytes_ +
+                        kPacketOverheadBytes),
       outbox_(config.mqtt.outbox_messages, topic_bytes_, scratch_bytes_),
       events_(std::min(config.runtime.event_records, kMaxBufferedEvents), topic_bytes_,
               config.runtime.event_max_bytes + kEnvelopeBytes),
@@ -113,6 +128,8 @@ MqttTransport::MqttTransport(Runtime& runtime, const DaemonConfig& config, std::
   pending_logs_ = std::make_unique<LogRecord[]>(config_.telemetry.log_batch_records);
   topic_buf_ = std::make_unique<char[]>(topic_bytes_ + 1);
   publish_topic_ = std::make_unique<char[]>(topic_bytes_ + 1);
+  cancel_arena_memory_ = std::make_unique<std::byte[]>(kCancelArenaBytes);
+  cancel_arena_.assign(std::span<std::byte>(cancel_arena_memory_.get(), kCancelArenaBytes));
 }
 
 MqttTransport::~MqttTransport() {
@@ -152,6 +169,7 @@ Status MqttTransport::start_connection() noexcept {
   telemetry_dropped_metric_ = m.counter("edgerun_telemetry_dropped_total");
   connected_metric_ = m.gauge("edgerun_mqtt_connected");
   reconnects_metric_ = m.counter("edgerun_mqtt_reconnects_total");
+  cancels_refused_metric_ = m.counter("edgerun_mqtt_cancels_refused_total");
 
   const std::string& client_id =
       config_.mqtt.client_id.empty() ? "edgerun-" + config_.device_id : config_.mqtt.client_id;
@@ -208,10 +226,14 @@ Status MqttTransport::start_connection() noexcept {
 }
 
 void MqttTransport::on_drain() noexcept {
-  // Stop taking jobs; cancels are still welcome.
+  // Stop taking jobs from the groups, so that the broker hands them to the
+  // members still running. The device's own submit topic stays subscribed:
+  // the subscription lives in the persistent session, and the broker keeps
+  // what is published to it while the device is away and delivers it after
+  // the restart. A job that arrives during the drain itself is rejected
+  // `shutting_down` by the runtime. Cancels are still welcome.
   draining_ = true;
   if (!connected_ || mosq_ == nullptr) return;
-  mosquitto_unsubscribe_v5(mosq_, nullptr, submit_topic_.c_str(), nullptr);
   for (const std::string& filter : group_filters_) mosquitto_unsubscribe_v5(mosq_, nullptr, filter.c_str(), nullptr);
   update_poll();
 }
@@ -350,6 +372,11 @@ void MqttTransport::first_connect() noexcept {
   // later reconnect.
   mosquitto_property* props = nullptr;
   mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, config_.mqtt.session_expiry_s);
+  // libmosquitto reads any packet whole, mallocing the length it announces,
+  // and copies the payload again for the callback. With this property the
+  // broker does not send a packet over the bound (mosquitto drops it
+  // silently; the broker's own max_packet_size is what tells a publisher).
+  mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE, static_cast<std::uint32_t>(max_packet_bytes_));
   const int rc = mosquitto_connect_bind_v5(mosq_, config_.mqtt.host.c_str(), config_.mqtt.port,
                                            static_cast<int>(config_.mqtt.keepalive_s), nullptr, props);
   mosquitto_property_free_all(&props);
@@ -441,14 +468,14 @@ void MqttTransport::on_misc_timer(uv_timer_s* handle) {
   self->update_poll();
 }
 
-void MqttTransport::on_connect_cb(mosquitto*, void* obj, int rc, int, const mqtt5__property*) {
+void MqttTransport::on_connect_cb(mosquitto*, void* obj, int rc, int flags, const mqtt5__property*) {
   auto* self = static_cast<MqttTransport*>(obj);
   if (rc != 0) {
     self->runtime_.log().write(LogLevel::error, "mqtt: broker refused the connection",
                                {{"reason", mosquitto_reason_string(rc)}});
     return;  // libmosquitto closes the connection; on_disconnect_cb reconnects
   }
-  self->handle_connected();
+  self->handle_connected((flags & 0x01) != 0);
 }
 
 void MqttTransport::on_disconnect_cb(mosquitto*, void* obj, int rc, const mqtt5__property*) {
@@ -471,11 +498,17 @@ void MqttTransport::on_message_cb(mosquitto*, void* obj, const mosquitto_message
   self->handle_message(message->topic, payload);
 }
 
-void MqttTransport::handle_connected() noexcept {
+void MqttTransport::handle_connected(bool session_present) noexcept {
   connected_ = true;
   backoff_ms_ = 0;
   runtime_.metrics().set(connected_metric_, 1);
-  runtime_.log().write(LogLevel::info, "mqtt: connected", {{"url", config_.mqtt.url}});
+  runtime_.log().write(LogLevel::info, "mqtt: connected",
+                       {{"url", config_.mqtt.url}, {"session", session_present ? "resumed" : "new"}});
+  // Every connect subscribes again. A new session (session present false:
+  // the first start, an expired session, a broker that lost its state) has
+  // no subscriptions; a resumed one lacks the group filters that the last
+  // drain left, and subscribing again to what it has changes nothing (the
+  // retained messages are never sent).
   if (!stopping_) subscribe_all();
   publish_presence(true);
   flush_all();
@@ -499,10 +532,13 @@ void MqttTransport::handle_disconnected(int rc) noexcept {
 }
 
 void MqttTransport::subscribe_all() noexcept {
-  mosquitto_subscribe_v5(mosq_, nullptr, cancel_topic_.c_str(), 1, 0, nullptr);
+  mosquitto_subscribe_v5(mosq_, nullptr, cancel_topic_.c_str(), 1, kJobSubscribeOptions, nullptr);
+  // The device topic, also while draining: it belongs to the session.
+  mosquitto_subscribe_v5(mosq_, nullptr, submit_topic_.c_str(), 1, kJobSubscribeOptions, nullptr);
   if (draining_) return;
-  mosquitto_subscribe_v5(mosq_, nullptr, submit_topic_.c_str(), 1, 0, nullptr);
-  for (const std::string& filter : group_filters_) mosquitto_subscribe_v5(mosq_, nullptr, filter.c_str(), 1, 0, nullptr);
+  for (const std::string& filter : group_filters_) {
+    mosquitto_subscribe_v5(mosq_, nullptr, filter.c_str(), 1, kJobSubscribeOptions, nullptr);
+  }
 }
 
 // ---------------------------------------------------------------- jobs in
@@ -512,11 +548,14 @@ void MqttTransport::handle_message(std::string_view topic, std::string_view payl
       (starts_with(topic, group_topic_prefix_) && ends_with(topic, "/jobs/submit"))) {
     handle_submit(payload);
   } else if (topic == cancel_topic_) {
-    if (const auto id = decode_cancel(payload)) {
-      runtime_.cancel(*id);
-    } else {
-      runtime_.log().write(LogLevel::warn, "mqtt: cancel without a valid id ignored");
+    const DecodedCancel cancel = decode_cancel(payload, cancel_arena_);
+    if (!cancel.error) {
+      runtime_.cancel(cancel.id());
+      return;
     }
+    runtime_.metrics().add(cancels_refused_metric_);
+    runtime_.log().write(LogLevel::warn, "mqtt: cancel refused",
+                         {{"code", to_string(*cancel.error)}, {"reason", cancel.message}});
   }
 }
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "edgerun/daemon_config.hpp"
+#include "edgerun/json_arena.hpp"
 #include "edgerun/message_ring.hpp"
 #include "edgerun/runtime.hpp"
 
@@ -90,7 +91,7 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   void connect_now() noexcept;
   void first_connect() noexcept;
   void close_probe() noexcept;
-  void handle_connected() noexcept;
+  void handle_connected(bool session_present) noexcept;
   void handle_disconnected(int rc) noexcept;
   void schedule_reconnect() noexcept;
   void start_poll() noexcept;
@@ -161,12 +162,15 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   std::unique_ptr<char[]> topic_buf_;
   std::unique_ptr<char[]> publish_topic_;
   std::size_t topic_bytes_ = 0;
+  std::size_t max_packet_bytes_ = 0;  // the CONNECT's Maximum Packet Size
+  std::unique_ptr<std::byte[]> cancel_arena_memory_;
+  JsonArena cancel_arena_;
   MessageRing outbox_;
   MessageRing events_;
   MessageRing telemetry_;
 
   MetricId outbox_dropped_metric_, outbox_depth_metric_, events_dropped_metric_, telemetry_dropped_metric_;
-  MetricId connected_metric_, reconnects_metric_;
+  MetricId connected_metric_, reconnects_metric_, cancels_refused_metric_;
   std::uint64_t outbox_dropped_reported_ = 0, events_dropped_reported_ = 0, telemetry_dropped_reported_ = 0;
 };
 
