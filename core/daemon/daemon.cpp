@@ -135,7 +135,7 @@ int run(const Options& options) {
     std::fprintf(stderr, "edgerund: %s\n", s.message());
     return 1;
   }
-  MqttTransport transport(runtime, config, kVersion);
+  MqttTransport transport(runtime, transport_options(config), kVersion);
   SignalComponent signals(runtime, transport, options.config_path, hostname, config.shutdown_grace_ms);
   NotifyComponent notify(notifier, runtime, transport);
   runtime.add_component(signals);

@@ -19,18 +19,24 @@ using test::MosquittoBroker;
 using test::MqttMessage;
 using test::MqttProbe;
 
-DaemonConfig transport_config(const MosquittoBroker& broker, const std::string& device) {
-  DaemonConfig config;
-  config.device_id = device;
-  config.mqtt.url = broker.url();
-  config.mqtt.host = broker.host();
-  config.mqtt.port = static_cast<std::uint16_t>(broker.port());
-  config.mqtt.reconnect_min_ms = 50;
-  config.mqtt.reconnect_max_ms = 200;
+// The runtime's sizes and the transport's options, as a daemon would set them.
+struct TransportSetup {
+  RuntimeConfig runtime;
+  MqttTransportOptions transport;
+};
+
+TransportSetup transport_config(const MosquittoBroker& broker, const std::string& device) {
+  TransportSetup config;
+  config.transport.device_id = device;
+  config.transport.mqtt.url = broker.url();
+  config.transport.mqtt.host = broker.host();
+  config.transport.mqtt.port = static_cast<std::uint16_t>(broker.port());
+  config.transport.mqtt.reconnect_min_ms = 50;
+  config.transport.mqtt.reconnect_max_ms = 200;
   config.runtime.workers = 1;
   config.runtime.log_to_stderr = false;
   config.runtime.log_flush_interval_ms = 50;
-  config.telemetry.interval_ms = 200;
+  config.transport.telemetry.interval_ms = 200;
   return config;
 }
 
@@ -44,10 +50,10 @@ class TransportTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(broker_.start()); }
 
-  void start(const DaemonConfig& config) {
+  void start(const TransportSetup& config) {
     runtime_ = std::make_unique<Runtime>(config.runtime);
     ASSERT_TRUE(runtime_->register_handler("emit", emitting_handler));
-    transport_ = std::make_unique<MqttTransport>(*runtime_, config, "test");
+    transport_ = std::make_unique<MqttTransport>(*runtime_, config.transport, "test");
     runtime_->add_component(*transport_);
     runtime_->add_status_sink(*transport_);
     runtime_->add_log_sink(*transport_);
@@ -127,8 +133,8 @@ TEST_F(TransportTest, ACleanStopPublishesOfflinePresenceAndClosesEveryHandle) {
 
 TEST_F(TransportTest, StopsCleanlyWhileTheBrokerIsAway) {
   // Nothing listens on the port: the transport keeps trying to connect.
-  DaemonConfig config = transport_config(broker_, "dev-e");
-  config.mqtt.port = static_cast<std::uint16_t>(test::pick_free_port());
+  TransportSetup config = transport_config(broker_, "dev-e");
+  config.transport.mqtt.port = static_cast<std::uint16_t>(test::pick_free_port());
   start(config);
   runtime_->shutdown(false, 0ms);
   loop_.join();

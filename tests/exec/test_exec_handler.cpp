@@ -20,8 +20,8 @@ namespace {
 
 const char* no_env(const char*) { return nullptr; }
 
-DaemonConfig::ExecHandler make_spec(std::string type, std::string program, std::vector<std::string> args = {}) {
-  DaemonConfig::ExecHandler spec;
+ExecProgram make_spec(std::string type, std::string program, std::vector<std::string> args = {}) {
+  ExecProgram spec;
   spec.type = std::move(type);
   spec.program = std::move(program);
   spec.args = std::move(args);
@@ -30,7 +30,7 @@ DaemonConfig::ExecHandler make_spec(std::string type, std::string program, std::
   return spec;
 }
 
-DaemonConfig::ExecHandler shell(std::string type, std::string script) {
+ExecProgram shell(std::string type, std::string script) {
   return make_spec(std::move(type), "/bin/sh", {"-c", std::move(script)});
 }
 
@@ -53,7 +53,7 @@ double number_field(const cJSON* object, const char* name) {
 // A runtime with the given exec types registered and started.
 class ExecRuntime {
  public:
-  explicit ExecRuntime(const std::vector<DaemonConfig::ExecHandler>& specs,
+  explicit ExecRuntime(const std::vector<ExecProgram>& specs,
                        const std::function<const char*(const char*)>& getenv_fn = no_env,
                        RuntimeConfig config = small_config()) : rt(config) {
     registered = register_exec_handlers(rt.runtime, specs, getenv_fn);

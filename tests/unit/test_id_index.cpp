@@ -5,7 +5,7 @@
 #include <map>
 #include <random>
 
-#include "../../core/src/id_index.hpp"
+#include "../../core/runtime/src/id_index.hpp"
 
 namespace edgerun::detail {
 namespace {

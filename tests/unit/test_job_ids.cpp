@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "../../core/src/job_ids.hpp"
-#include "../../core/src/job_slot.hpp"
+#include "../../core/runtime/src/job_ids.hpp"
+#include "../../core/runtime/src/job_slot.hpp"
 
 namespace edgerun::detail {
 namespace {

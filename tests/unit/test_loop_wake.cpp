@@ -1,7 +1,7 @@
 // A report pushed into a ring and followed by a wake-up reaches the loop,
 // however that wake-up races with the loop clearing the one before it (libuv
 // 1.44's uv_async_send can skip its wake-up after a plain load of the pending
-// flag; see core/src/loop_wake.hpp). Many short bursts, each waited for with
+// flag; see core/runtime/src/loop_wake.hpp). Many short bursts, each waited for with
 // a bound: a report left unseen leaves the loop asleep and the wait times
 // out. The race is narrow, so this is a stress test: it fails only now and
 // then without the fence, never with it.
@@ -13,8 +13,8 @@
 #include <cstdint>
 #include <thread>
 
-#include "../../core/src/loop_wake.hpp"
-#include "../../core/src/spsc_ring.hpp"
+#include "../../core/runtime/src/loop_wake.hpp"
+#include "../../core/runtime/src/spsc_ring.hpp"
 
 namespace edgerun::detail {
 namespace {

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <thread>
 
-#include "../../core/src/spsc_ring.hpp"
+#include "../../core/runtime/src/spsc_ring.hpp"
 
 namespace edgerun::detail {
 namespace {

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "../../core/src/table_lock.hpp"
+#include "../../core/runtime/src/table_lock.hpp"
 
 namespace edgerun::detail {
 namespace {

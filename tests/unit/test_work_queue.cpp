@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "../../core/src/work_queue.hpp"
+#include "../../core/runtime/src/work_queue.hpp"
 
 namespace edgerun::detail {
 namespace {

@@ -220,7 +220,7 @@ class LoopPoster final : public edgerun::Component {
     requested_.store(count);
     // libuv 1.44's uv_async_send may skip the wake-up after a plain load of
     // the handle's pending flag: the fence makes the count visible first
-    // (see core/src/loop_wake.hpp).
+    // (see core/runtime/src/loop_wake.hpp).
     std::atomic_thread_fence(std::memory_order_seq_cst);
     uv_async_send(&poke_);
   }

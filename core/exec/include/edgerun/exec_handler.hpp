@@ -60,7 +60,7 @@
 #include <string_view>
 #include <vector>
 
-#include "edgerun/daemon_config.hpp"
+#include "edgerun/exec_program.hpp"
 #include "edgerun/handler.hpp"
 #include "edgerun/runtime.hpp"
 #include "edgerun/status.hpp"
@@ -78,7 +78,7 @@ class ExecHandler {
   // RuntimeConfig::max_result_bytes, which the success result is kept within
   // (0: no limit). Allocates; may throw std::bad_alloc. It does not validate
   // `spec` (validate_exec_spec() does).
-  ExecHandler(const DaemonConfig::ExecHandler& spec, std::uint32_t workers,
+  ExecHandler(const ExecProgram& spec, std::uint32_t workers,
               const std::function<const char*(const char*)>& getenv_fn, std::uint32_t max_result_bytes = 0);
   ~ExecHandler();
   ExecHandler(const ExecHandler&) = delete;
@@ -92,7 +92,7 @@ class ExecHandler {
   // The per-type settings to register with: {timeout_ms = spec.timeout_ms}.
   HandlerOptions options() const noexcept;
 
-  const DaemonConfig::ExecHandler& spec() const noexcept;
+  const ExecProgram& spec() const noexcept;
 
   class Impl;
 
@@ -104,7 +104,7 @@ class ExecHandler {
 // an absolute working directory (or none), max_output_bytes >= 1,
 // params_env names of [A-Za-z0-9_]{1,64} that stay distinct once upper-cased.
 // The message names the type and the field.
-Status validate_exec_spec(const DaemonConfig::ExecHandler& spec) noexcept;
+Status validate_exec_spec(const ExecProgram& spec) noexcept;
 
 // Builds one ExecHandler per spec (for runtime.worker_count() workers and
 // runtime.config().max_result_bytes) and registers it under spec.type with its options(). Call before
@@ -116,7 +116,7 @@ Status validate_exec_spec(const DaemonConfig::ExecHandler& spec) noexcept;
 // validate_exec_spec() refuses or when register_handler() fails (a duplicate
 // type, or after start); handlers registered before the failure stay
 // registered. May throw std::bad_alloc.
-Status register_exec_handlers(Runtime& runtime, const std::vector<DaemonConfig::ExecHandler>& specs,
+Status register_exec_handlers(Runtime& runtime, const std::vector<ExecProgram>& specs,
                               const std::function<const char*(const char*)>& getenv_fn);
 
 // Writes `in` to `out` as valid UTF-8 without NUL bytes, NUL-terminated: each

@@ -20,7 +20,9 @@
 #include <vector>
 
 #include "edgerun/config.hpp"
+#include "edgerun/exec_program.hpp"
 #include "edgerun/log_level.hpp"
+#include "edgerun/mqtt_options.hpp"
 
 namespace edgerun {
 
@@ -32,33 +34,8 @@ struct DaemonConfig {
   // host name, handed to the loader as `default_device_id`.
   std::string device_id;
 
-  struct Mqtt {
-    // `mqtt.url`: mqtt://host[:port] or mqtts://host[:port] (TLS). host, port
-    // and tls are derived from it (port 1883, or 8883 for mqtts, when omitted).
-    std::string url = "mqtt://127.0.0.1:1883";
-    std::string host = "127.0.0.1";
-    std::uint16_t port = 1883;
-    bool tls = false;
-    // Empty means: not sent.
-    std::string username;
-    std::string password;
-    // <p> of every topic: one or more ids separated by '/'.
-    std::string topic_prefix = "edgerun";
-    // Default: "edgerun-<device_id>".
-    std::string client_id;
-    std::uint32_t keepalive_s = 30;
-    // MQTT v5 session expiry: how long the broker keeps the session (and the
-    // QoS 1 jobs sent to it) while the device is away.
-    std::uint32_t session_expiry_s = 86400;
-    // Reconnect back-off, doubling from min to max.
-    std::uint32_t reconnect_min_ms = 500;
-    std::uint32_t reconnect_max_ms = 30000;
-    // CA certificates for mqtts; empty means the system's trust store.
-    std::string ca_file;
-    // Job statuses kept while the broker is away; beyond it the oldest are
-    // dropped and counted.
-    std::uint32_t outbox_messages = 1024;
-  } mqtt;
+  // `mqtt.*`: the broker connection.
+  MqttOptions mqtt;
 
   // `groups`: fleet groups whose shared job topic this device takes jobs from.
   std::vector<std::string> groups;
@@ -66,13 +43,8 @@ struct DaemonConfig {
   // `jobs.report_progress`: publish `queued` and `running`.
   bool report_progress = true;
 
-  struct Telemetry {
-    std::uint32_t interval_ms = 10000;            // metrics period
-    LogLevel log_forward_level = LogLevel::info;  // lowest level published on telemetry/logs
-    std::uint32_t log_batch_records = 100;        // records in one telemetry/logs message at most
-    std::uint32_t presence_interval_s = 300;      // presence (<p>/<dev>/status) refresh period
-    std::uint32_t buffered_batches = 16;          // telemetry messages kept while the broker is away
-  } telemetry;
+  // `telemetry.*`.
+  TelemetryOptions telemetry;
 
   // Journal and outbox.
   std::string state_dir = "/var/lib/edgerun";
@@ -81,23 +53,13 @@ struct DaemonConfig {
   // they are canceled.
   std::uint32_t shutdown_grace_ms = 10000;
 
-  // One `exec.<type>` entry: a job type run as a program.
-  struct ExecHandler {
-    std::string type;     // the key under `exec`; an id
-    std::string program;  // absolute path; required
-    std::vector<std::string> args;
-    std::string working_directory;  // absolute path; empty: the daemon's own
-    std::uint32_t timeout_ms = 0;   // 0: the job's timeout_ms, else jobs.default_timeout_ms
-    std::uint32_t max_output_bytes = 16384;
-    std::uint32_t stop_grace_ms = 2000;  // SIGTERM to SIGKILL on cancel or timeout
-    // Job params passed as EDGERUN_PARAM_<NAME> environment variables;
-    // names match [A-Za-z0-9_]{1,64}.
-    std::vector<std::string> params_env;
-    // Names of the daemon's environment variables the program inherits.
-    std::vector<std::string> env_passthrough{"PATH"};
-  };
   // `exec`: in the file an object keyed by job type; here in file order.
-  std::vector<ExecHandler> exec;
+  std::vector<ExecProgram> exec;
+
+  // The names the loader's code uses for the options of the libraries.
+  using Mqtt = MqttOptions;
+  using Telemetry = TelemetryOptions;
+  using ExecHandler = ExecProgram;
 };
 
 struct ConfigLoadResult {
@@ -126,5 +88,12 @@ std::string apply_environment(DaemonConfig& config, const std::function<const ch
 // `edgerund --check-config`. The text parses as a config file again (giving
 // the same settings, except that the password would then be "***").
 std::string describe(const DaemonConfig& config);
+
+}  // namespace edgerun
+
+namespace edgerun {
+
+// What the MQTT transport takes of the daemon's configuration.
+MqttTransportOptions transport_options(const DaemonConfig& config);
 
 }  // namespace edgerun

@@ -12,7 +12,7 @@
 #include "edgerun/error_code.hpp"
 #include "edgerun/json_arena.hpp"
 #include "edgerun/json_writer.hpp"
-#include "edgerun/sinks.hpp"
+#include "edgerun/status_view.hpp"
 
 struct cJSON;
 

@@ -26,7 +26,7 @@ struct Range {
 
 constexpr std::uint64_t kWeekMs = 7ull * 24 * 3600 * 1000;
 
-// The ranges edgerun::validate() enforces (core/src/config.cpp), repeated here
+// The ranges edgerun::validate() enforces (core/runtime/src/config.cpp), repeated here
 // so that a bad value is named by its key in the file rather than by its
 // RuntimeConfig field. test_daemon_config.cpp checks that both agree.
 constexpr Range kWorkers{0, 256};
@@ -865,6 +865,20 @@ std::string describe(const DaemonConfig& c) {
   cJSON_free(printed);
   out += '\n';
   return out;
+}
+
+}  // namespace edgerun
+
+namespace edgerun {
+
+MqttTransportOptions transport_options(const DaemonConfig& config) {
+  MqttTransportOptions options;
+  options.device_id = config.device_id;
+  options.groups = config.groups;
+  options.report_progress = config.report_progress;
+  options.mqtt = config.mqtt;
+  options.telemetry = config.telemetry;
+  return options;
 }
 
 }  // namespace edgerun

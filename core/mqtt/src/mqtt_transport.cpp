@@ -89,24 +89,24 @@ struct MqttTransport::Handles {
   uv_timer_t stop{};
 };
 
-MqttTransport::MqttTransport(Runtime& runtime, const DaemonConfig& config, std::string_view version)
+MqttTransport::MqttTransport(Runtime& runtime, const MqttTransportOptions& config, std::string_view version)
     : runtime_(runtime),
       config_(config),
       version_(version),
       handles_(std::make_unique<Handles>()),
       rng_(static_cast<std::uint32_t>(port::monotonic_ns())),
-      scratch_bytes_(std::max(config.runtime.max_result_bytes, config.runtime.event_max_bytes) + kEnvelopeBytes),
-      metrics_bytes_(std::size_t{config.runtime.metric_capacity} * kMetricSeriesBytes + 512),
+      scratch_bytes_(std::max(runtime.config().max_result_bytes, runtime.config().event_max_bytes) + kEnvelopeBytes),
+      metrics_bytes_(std::size_t{runtime.config().metric_capacity} * kMetricSeriesBytes + 512),
       log_batch_bytes_(std::size_t{config.telemetry.log_batch_records} * kLogRecordJsonBytes + 512),
       log_record_bytes_(kLogRecordJsonBytes),
       topic_bytes_(config.mqtt.topic_prefix.size() + 2 * kMaxIdLength + kTopicSlack),
       // What the broker may send: a submission of up to twice the payload
       // limit still gets its `too_large`, anything larger is not sent at all.
-      max_packet_bytes_(2 * std::max<std::size_t>(config.runtime.max_payload_bytes, kMaxCancelBytes) + topic_bytes_ +
+      max_packet_bytes_(2 * std::max<std::size_t>(runtime.config().max_payload_bytes, kMaxCancelBytes) + topic_bytes_ +
                         kPacketOverheadBytes),
       outbox_(config.mqtt.outbox_messages, topic_bytes_, scratch_bytes_),
-      events_(std::min(config.runtime.event_records, kMaxBufferedEvents), topic_bytes_,
-              config.runtime.event_max_bytes + kEnvelopeBytes),
+      events_(std::min(runtime.config().event_records, kMaxBufferedEvents), topic_bytes_,
+              runtime.config().event_max_bytes + kEnvelopeBytes),
       telemetry_(config.telemetry.buffered_batches, topic_bytes_,
                  std::size_t{config.telemetry.log_batch_records} * kLogRecordTypicalBytes + 512) {
   const std::string base = config_.mqtt.topic_prefix + "/" + config_.device_id;
@@ -792,7 +792,7 @@ void MqttTransport::publish_log_batch() noexcept {
   update_transport_metrics();
 }
 
-void MqttTransport::set_telemetry(const DaemonConfig::Telemetry& telemetry) noexcept {
+void MqttTransport::set_telemetry(const TelemetryOptions& telemetry) noexcept {
   config_.telemetry.interval_ms = telemetry.interval_ms;
   config_.telemetry.log_forward_level = telemetry.log_forward_level;
   config_.telemetry.presence_interval_s = telemetry.presence_interval_s;

@@ -211,7 +211,7 @@ class ExecHandler::Impl {
     std::vector<const char*> envp;
   };
 
-  Impl(const DaemonConfig::ExecHandler& spec, std::uint32_t workers,
+  Impl(const ExecProgram& spec, std::uint32_t workers,
        const std::function<const char*(const char*)>& getenv_fn, std::uint32_t max_result_bytes)
       : spec_(spec), workers_(workers), max_result_bytes_(max_result_bytes) {
     argv_.reserve(spec_.args.size() + 2);
@@ -384,7 +384,7 @@ class ExecHandler::Impl {
     return HandlerResult::success(result);
   }
 
-  const DaemonConfig::ExecHandler& spec() const noexcept { return spec_; }
+  const ExecProgram& spec() const noexcept { return spec_; }
 
  private:
   // Writes a param's value, NUL-terminated, into `value` (room for
@@ -428,7 +428,7 @@ class ExecHandler::Impl {
     return text;
   }
 
-  const DaemonConfig::ExecHandler spec_;
+  const ExecProgram spec_;
   const std::uint32_t workers_;
   const std::uint32_t max_result_bytes_;
   std::vector<const char*> argv_;
@@ -440,7 +440,7 @@ class ExecHandler::Impl {
   std::unique_ptr<Scratch[]> scratch_;
 };
 
-ExecHandler::ExecHandler(const DaemonConfig::ExecHandler& spec, std::uint32_t workers,
+ExecHandler::ExecHandler(const ExecProgram& spec, std::uint32_t workers,
                          const std::function<const char*(const char*)>& getenv_fn,
                          std::uint32_t max_result_bytes)
     : impl_(std::make_unique<Impl>(spec, workers, getenv_fn, max_result_bytes)) {}
@@ -451,9 +451,9 @@ HandlerResult ExecHandler::operator()(JobContext& job) noexcept { return impl_->
 
 HandlerOptions ExecHandler::options() const noexcept { return HandlerOptions{impl_->spec().timeout_ms}; }
 
-const DaemonConfig::ExecHandler& ExecHandler::spec() const noexcept { return impl_->spec(); }
+const ExecProgram& ExecHandler::spec() const noexcept { return impl_->spec(); }
 
-Status validate_exec_spec(const DaemonConfig::ExecHandler& spec) noexcept {
+Status validate_exec_spec(const ExecProgram& spec) noexcept {
   const auto type = spec.type.c_str();
   if (spec.type.empty() || spec.type.size() > 64 || !std::all_of(spec.type.begin(), spec.type.end(), is_id_char)) {
     return Status::error("exec type \"%.80s\" is not an id ([A-Za-z0-9._-]{1,64})", type);
@@ -486,9 +486,9 @@ Status validate_exec_spec(const DaemonConfig::ExecHandler& spec) noexcept {
   return {};
 }
 
-Status register_exec_handlers(Runtime& runtime, const std::vector<DaemonConfig::ExecHandler>& specs,
+Status register_exec_handlers(Runtime& runtime, const std::vector<ExecProgram>& specs,
                               const std::function<const char*(const char*)>& getenv_fn) {
-  for (const DaemonConfig::ExecHandler& spec : specs) {
+  for (const ExecProgram& spec : specs) {
     if (Status valid = validate_exec_spec(spec); !valid) return valid;
     auto handler = std::make_shared<ExecHandler>(spec, runtime.worker_count(), getenv_fn,
                                                  runtime.config().max_result_bytes);

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "edgerun/daemon_config.hpp"
+#include "edgerun/mqtt_options.hpp"
 #include "edgerun/json_arena.hpp"
 #include "edgerun/message_ring.hpp"
 #include "edgerun/runtime.hpp"
@@ -42,7 +42,7 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
  public:
   // `config` is copied; `runtime` must outlive the transport. `version` goes
   // into the presence message.
-  MqttTransport(Runtime& runtime, const DaemonConfig& config, std::string_view version);
+  MqttTransport(Runtime& runtime, const MqttTransportOptions& config, std::string_view version);
   ~MqttTransport() override;
   MqttTransport(const MqttTransport&) = delete;
   MqttTransport& operator=(const MqttTransport&) = delete;
@@ -62,7 +62,7 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   // Loop thread. Applies new telemetry periods and the log forward level
   // (a SIGHUP reload). Batch sizes and ring sizes keep their start-up values,
   // since their buffers are allocated once.
-  void set_telemetry(const DaemonConfig::Telemetry& telemetry) noexcept;
+  void set_telemetry(const TelemetryOptions& telemetry) noexcept;
 
   bool connected() const noexcept { return connected_; }
 
@@ -116,7 +116,7 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   void close_all_handles() noexcept;
 
   Runtime& runtime_;
-  DaemonConfig config_;
+  MqttTransportOptions config_;
   std::string version_;
 
   // Topics, built once.
