@@ -15,6 +15,7 @@
 
 #include "edgerun/codec.hpp"
 #include "edgerun/json_parse.hpp"
+#include "edgerun/mqtt_url.hpp"
 
 namespace edgerun {
 
@@ -57,8 +58,6 @@ constexpr Range kMaxOutputBytes{0, 16u << 20};
 constexpr Range kStopGraceMs{0, 600 * 1000};
 
 constexpr std::size_t kMaxFileBytes = 1u << 20;
-constexpr std::size_t kMaxTopicPrefix = 128;
-constexpr std::size_t kMaxClientId = 128;
 constexpr std::size_t kMaxEnvName = 128;
 constexpr std::size_t kMaxParamName = 64;
 constexpr std::size_t kMaxValueShown = 80;
@@ -214,90 +213,7 @@ bool is_env_name(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) { return is_alnum(c) || c == '_'; });
 }
 
-bool is_client_id(std::string_view id) {
-  if (id.empty() || id.size() > kMaxClientId) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) { return is_alnum(c) || c == '.' || c == '_' || c == '-'; });
-}
-
-// One or more ids separated by '/': no wildcards, no empty levels, no '$'.
-bool is_topic_prefix(std::string_view prefix) {
-  if (prefix.empty() || prefix.size() > kMaxTopicPrefix) return false;
-  while (true) {
-    const std::size_t slash = prefix.find('/');
-    if (!is_valid_id(prefix.substr(0, slash))) return false;
-    if (slash == std::string_view::npos) return true;
-    prefix.remove_prefix(slash + 1);
-  }
-}
-
 bool is_log_level(std::string_view name) { return log_level_from_string(name).has_value(); }
-
-struct Endpoint {
-  std::string host;
-  std::uint16_t port = 0;
-  bool tls = false;
-};
-
-// Parses mqtt://host[:port] or mqtts://host[:port], with an optional trailing
-// '/' and IPv6 literals in brackets (the syntax edgerunctl accepts). Returns
-// nullptr, or what was expected.
-const char* parse_mqtt_url(std::string_view url, Endpoint& out) {
-  std::string_view rest;
-  if (url.starts_with("mqtt://")) {
-    rest = url.substr(7);
-    out.tls = false;
-    out.port = 1883;
-  } else if (url.starts_with("mqtts://")) {
-    rest = url.substr(8);
-    out.tls = true;
-    out.port = 8883;
-  } else {
-    return kUrlExpected;
-  }
-  if (rest.ends_with('/')) rest.remove_suffix(1);
-
-  std::string_view host;
-  std::string_view port;
-  bool has_port = false;
-  bool bracketed = false;
-  if (rest.starts_with('[')) {
-    const std::size_t close = rest.find(']');
-    if (close == std::string_view::npos) return "a closing ']' after an IPv6 address (mqtt://[::1]:1883)";
-    host = rest.substr(1, close - 1);
-    bracketed = true;
-    const std::string_view after = rest.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return "a ':' and a port after the ']' of an IPv6 address";
-      port = after.substr(1);
-      has_port = true;
-    }
-  } else {
-    const std::size_t colon = rest.rfind(':');
-    host = rest.substr(0, colon);
-    if (colon != std::string_view::npos) {
-      port = rest.substr(colon + 1);
-      has_port = true;
-    }
-  }
-  if (host.empty()) return "a host name or address after the scheme (mqtt://host:port)";
-  const bool host_ok = std::all_of(host.begin(), host.end(), [bracketed](char c) {
-    return is_alnum(c) || c == '.' || c == '-' || c == '_' || (bracketed && (c == ':' || c == '%'));
-  });
-  if (!host_ok || (bracketed && host.find(':') == std::string_view::npos)) {
-    return "mqtt://host:port or mqtts://host:port with a host name, an IPv4 address or an [IPv6] address, "
-           "and no user, path or query";
-  }
-  if (has_port) {
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
-      return "a port from 1 to 65535";
-    }
-    out.port = static_cast<std::uint16_t>(value);
-  }
-  out.host = std::string(host);
-  return nullptr;
-}
 
 // validate() names RuntimeConfig fields; this rewrites each, as a whole word,
 // to its key in the file.
@@ -521,7 +437,7 @@ bool read_mqtt(Reader& r, const cJSON* root, DaemonConfig::Mqtt& m) {
   if (s == nullptr) return true;
   if (const cJSON* url = cJSON_GetObjectItemCaseSensitive(s, "url"); url != nullptr) {
     if (!cJSON_IsString(url)) return r.fail_value("mqtt.url", render_wrong_type(url), kUrlExpected);
-    Endpoint endpoint;
+    MqttUrl endpoint;
     if (const char* expected = parse_mqtt_url(url->valuestring, endpoint)) {
       return r.fail_value("mqtt.url", render(url), expected);
     }
@@ -536,10 +452,10 @@ bool read_mqtt(Reader& r, const cJSON* root, DaemonConfig::Mqtt& m) {
     return r.fail(std::string("mqtt.password is ") + kind(password) + ", not shown; expected a string");
   }
   return r.string(s, "mqtt", "username", m.username) && r.string(s, "mqtt", "password", m.password) &&
-         r.string(s, "mqtt", "topic_prefix", m.topic_prefix, is_topic_prefix,
+         r.string(s, "mqtt", "topic_prefix", m.topic_prefix, is_valid_topic_prefix,
                   "ids ([A-Za-z0-9._-]{1,64}) separated by '/', at most 128 characters, e.g. edgerun or "
                   "site-1/edgerun") &&
-         r.string(s, "mqtt", "client_id", m.client_id, is_client_id, "a client id matching [A-Za-z0-9._-]{1,128}") &&
+         r.string(s, "mqtt", "client_id", m.client_id, is_valid_client_id, "a client id matching [A-Za-z0-9._-]{1,128}") &&
          r.u32(s, "mqtt", "keepalive_s", kKeepaliveS, m.keepalive_s) &&
          r.u32(s, "mqtt", "session_expiry_s", kSessionExpiryS, m.session_expiry_s) &&
          r.u32(s, "mqtt", "reconnect_min_ms", kReconnectMs, m.reconnect_min_ms) &&
@@ -765,7 +681,7 @@ std::string apply_environment(DaemonConfig& config, const std::function<const ch
   if (!getenv_fn) return {};
   DaemonConfig::Mqtt mqtt = config.mqtt;
   if (const char* url = getenv_fn("EDGERUN_MQTT_URL"); url != nullptr) {
-    Endpoint endpoint;
+    MqttUrl endpoint;
     if (const char* expected = parse_mqtt_url(url, endpoint)) {
       return "EDGERUN_MQTT_URL is " + quote(url) + "; expected " + expected;
     }

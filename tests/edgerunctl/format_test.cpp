@@ -35,15 +35,14 @@ TEST(CtlFormat, JobStatusLines) {
 }
 
 TEST(CtlFormat, JobStatesTable) {
-  ASSERT_NE(find_job_state("succeeded"), nullptr);
-  EXPECT_EQ(find_job_state("succeeded")->exit_code, ExitCode::ok);
-  EXPECT_EQ(find_job_state("failed")->exit_code, ExitCode::job_failed);
-  EXPECT_EQ(find_job_state("timed_out")->exit_code, ExitCode::job_failed);
-  EXPECT_EQ(find_job_state("canceled")->exit_code, ExitCode::job_failed);
-  EXPECT_EQ(find_job_state("rejected")->exit_code, ExitCode::rejected);
-  EXPECT_FALSE(find_job_state("queued")->terminal);
-  EXPECT_FALSE(find_job_state("running")->terminal);
-  EXPECT_EQ(find_job_state("paused"), nullptr);
+  EXPECT_EQ(exit_code_for(JobState::succeeded), ExitCode::ok);
+  EXPECT_EQ(exit_code_for(JobState::failed), ExitCode::job_failed);
+  EXPECT_EQ(exit_code_for(JobState::timed_out), ExitCode::job_failed);
+  EXPECT_EQ(exit_code_for(JobState::canceled), ExitCode::job_failed);
+  EXPECT_EQ(exit_code_for(JobState::rejected), ExitCode::rejected);
+  EXPECT_FALSE(is_terminal(JobState::queued));
+  EXPECT_FALSE(is_terminal(JobState::running));
+  EXPECT_EQ(job_state_from_string("paused"), std::nullopt);
 }
 
 TEST(CtlFormat, WatchStatusAndRejection) {

@@ -1,19 +1,15 @@
 #pragma once
 
-#include <string>
 #include <string_view>
 
+#include "edgerun/mqtt_url.hpp"
 #include "result.hpp"
 
 namespace edgerun::ctl {
 
-// mqtt://host[:port] (default 1883) or mqtts://host[:port] (TLS, default
-// 8883). IPv6 literals go in brackets: mqtt://[::1]:1883.
-struct BrokerUrl {
-  std::string host;
-  int port = 1883;
-  bool tls = false;
-};
+// --url and EDGERUN_MQTT_URL: the protocol's broker URL (edgerun/mqtt_url.hpp),
+// with an error message for the command line.
+using BrokerUrl = MqttUrl;
 
 Result<BrokerUrl> parse_broker_url(std::string_view url);
 

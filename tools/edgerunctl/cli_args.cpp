@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "edgerun/ids.hpp"
 #include "ids.hpp"
 #include "payloads.hpp"
 
@@ -186,8 +187,9 @@ class Parser {
     Result<BrokerUrl> url = parse_broker_url(global_.url_text);
     if (!url) return fail(url.error());
     global_.url = url.value();
-    if (!is_valid_prefix(global_.prefix)) {
-      return fail("bad topic prefix '" + global_.prefix + "': no '+', '#', empty levels or leading '$'");
+    if (!is_valid_topic_prefix(global_.prefix)) {
+      return fail("bad topic prefix '" + global_.prefix +
+                  "': expected one or more ids ([A-Za-z0-9._-]{1,64}) separated by '/', at most 128 characters");
     }
     if (!global_.ca_file.empty() && !global_.url.tls) return fail("--cafile needs an mqtts:// broker URL");
     if (global_.password && global_.username.empty()) {

@@ -1,7 +1,7 @@
 #include "command_support.hpp"
 #include "commands.hpp"
 #include "payloads.hpp"
-#include "topics.hpp"
+#include "edgerun/topics.hpp"
 
 namespace edgerun::ctl {
 namespace {

@@ -6,7 +6,7 @@
 #include "commands.hpp"
 #include "format.hpp"
 #include "json.hpp"
-#include "topics.hpp"
+#include "edgerun/topics.hpp"
 
 namespace edgerun::ctl {
 namespace {

@@ -7,7 +7,7 @@
 #include "job_states.hpp"
 #include "json.hpp"
 #include "payloads.hpp"
-#include "topics.hpp"
+#include "edgerun/topics.hpp"
 
 namespace edgerun::ctl {
 namespace {
@@ -72,10 +72,10 @@ ExitCode run_submit(const GlobalOptions& global, const SubmitCommand& command) {
       if (to_group) line = classify_topic(global.prefix, message.topic).device + " " + line;
       print_line(line);
     }
-    const JobState* state = find_job_state(json_string(status.get(), "state").value_or(""));
-    if (state != nullptr && state->terminal) {
+    const auto state = job_state_from_string(json_string(status.get(), "state").value_or(""));
+    if (state && is_terminal(*state)) {
       session.disconnect();
-      return state->exit_code;
+      return exit_code_for(*state);
     }
   }
 }

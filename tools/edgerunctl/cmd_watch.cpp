@@ -3,7 +3,7 @@
 #include "command_support.hpp"
 #include "commands.hpp"
 #include "format.hpp"
-#include "topics.hpp"
+#include "edgerun/topics.hpp"
 
 namespace edgerun::ctl {
 namespace {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "topics.hpp"
+#include "edgerun/topics.hpp"
 
 namespace edgerun::ctl {
 

@@ -1,37 +1,29 @@
 #pragma once
 
-// The job states of the wire protocol (PROTOCOL.md, "Status") and what each
-// means for edgerunctl's exit code, in one table.
+// What each job state of the wire protocol (edgerun/job_state.hpp) means for
+// edgerunctl's exit code.
 
-#include <string_view>
-
+#include "edgerun/job_state.hpp"
 #include "exit_codes.hpp"
 
 namespace edgerun::ctl {
 
-struct JobState {
-  std::string_view name;
-  bool terminal;
-  ExitCode exit_code;  // meaningful for terminal states
-};
-
-inline constexpr JobState kJobStates[] = {
-    {"queued", false, ExitCode::ok},
-    {"running", false, ExitCode::ok},
-    {"succeeded", true, ExitCode::ok},
-    {"failed", true, ExitCode::job_failed},
-    {"rejected", true, ExitCode::rejected},
-    {"timed_out", true, ExitCode::job_failed},
-    {"canceled", true, ExitCode::job_failed},
-};
-
-// Null for a state this version does not know (newer runtimes may add some;
-// they are printed and waited past, never treated as the end).
-constexpr const JobState* find_job_state(std::string_view name) {
-  for (const JobState& state : kJobStates) {
-    if (state.name == name) return &state;
+// Meaningful for terminal states; a state this version does not know is
+// printed and waited past, never treated as the end.
+constexpr ExitCode exit_code_for(JobState state) noexcept {
+  switch (state) {
+    case JobState::failed:
+    case JobState::timed_out:
+    case JobState::canceled:
+      return ExitCode::job_failed;
+    case JobState::rejected:
+      return ExitCode::rejected;
+    case JobState::queued:
+    case JobState::running:
+    case JobState::succeeded:
+      break;
   }
-  return nullptr;
+  return ExitCode::ok;
 }
 
 }  // namespace edgerun::ctl

@@ -11,6 +11,7 @@
 #include <limits>
 #include <optional>
 
+#include "edgerun/ids.hpp"
 #include "edgerun/port/spawn.hpp"
 
 namespace edgerun {
@@ -179,8 +180,6 @@ char ascii_upper(char c) noexcept { return c >= 'a' && c <= 'z' ? static_cast<ch
 bool is_name_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
-
-bool is_id_char(char c) noexcept { return is_name_char(c) || c == '.' || c == '-'; }
 
 }  // namespace
 
@@ -455,7 +454,7 @@ const ExecProgram& ExecHandler::spec() const noexcept { return impl_->spec(); }
 
 Status validate_exec_spec(const ExecProgram& spec) noexcept {
   const auto type = spec.type.c_str();
-  if (spec.type.empty() || spec.type.size() > 64 || !std::all_of(spec.type.begin(), spec.type.end(), is_id_char)) {
+  if (!is_valid_id(spec.type)) {
     return Status::error("exec type \"%.80s\" is not an id ([A-Za-z0-9._-]{1,64})", type);
   }
   if (spec.program.empty() || spec.program.front() != '/') {

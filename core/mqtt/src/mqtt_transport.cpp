@@ -13,6 +13,7 @@
 #include "edgerun/json_writer.hpp"
 #include "edgerun/port/clock.hpp"
 #include "edgerun/port/sysinfo.hpp"
+#include "edgerun/topics.hpp"
 
 namespace edgerun {
 
@@ -53,13 +54,6 @@ constexpr int kJobSubscribeOptions = MQTT_SUB_OPT_SEND_RETAIN_NEVER;
 void ensure_mosquitto_lib() noexcept {
   static std::once_flag once;
   std::call_once(once, [] { mosquitto_lib_init(); });
-}
-
-bool starts_with(std::string_view text, std::string_view prefix) noexcept {
-  return text.size() >= prefix.size() && text.substr(0, prefix.size()) == prefix;
-}
-bool ends_with(std::string_view text, std::string_view suffix) noexcept {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
 void write_sysinfo(JsonWriter& out, const port::SysInfo& info) noexcept {
@@ -109,18 +103,16 @@ MqttTransport::MqttTransport(Runtime& runtime, const MqttTransportOptions& confi
               runtime.config().event_max_bytes + kEnvelopeBytes),
       telemetry_(config.telemetry.buffered_batches, topic_bytes_,
                  std::size_t{config.telemetry.log_batch_records} * kLogRecordTypicalBytes + 512) {
-  const std::string base = config_.mqtt.topic_prefix + "/" + config_.device_id;
-  status_topic_ = base + "/status";
-  submit_topic_ = base + "/jobs/submit";
-  cancel_topic_ = base + "/jobs/cancel";
-  rejected_topic_ = base + "/jobs/rejected";
-  metrics_topic_ = base + "/telemetry/metrics";
-  logs_topic_ = base + "/telemetry/logs";
-  events_topic_ = base + "/telemetry/events";
-  group_topic_prefix_ = config_.mqtt.topic_prefix + "/groups/";
-  for (const std::string& group : config_.groups) {
-    group_filters_.push_back("$share/" + group + "/" + group_topic_prefix_ + group + "/jobs/submit");
-  }
+  const std::string& prefix = config_.mqtt.topic_prefix;
+  const std::string& device = config_.device_id;
+  status_topic_ = presence_topic(prefix, device);
+  submit_topic_ = submit_topic(prefix, device);
+  cancel_topic_ = cancel_topic(prefix, device);
+  rejected_topic_ = rejected_topic(prefix, device);
+  metrics_topic_ = metrics_topic(prefix, device);
+  logs_topic_ = logs_topic(prefix, device);
+  events_topic_ = events_topic(prefix, device);
+  for (const std::string& group : config_.groups) group_filters_.push_back(group_submit_filter(prefix, group));
   scratch_ = std::make_unique<char[]>(scratch_bytes_);
   metrics_buf_ = std::make_unique<char[]>(metrics_bytes_);
   log_batch_ = std::make_unique<char[]>(log_batch_bytes_);
@@ -544,8 +536,7 @@ void MqttTransport::subscribe_all() noexcept {
 // ---------------------------------------------------------------- jobs in
 
 void MqttTransport::handle_message(std::string_view topic, std::string_view payload) noexcept {
-  if (topic == submit_topic_ ||
-      (starts_with(topic, group_topic_prefix_) && ends_with(topic, "/jobs/submit"))) {
+  if (topic == submit_topic_ || is_group_submit_topic(config_.mqtt.topic_prefix, topic)) {
     handle_submit(payload);
   } else if (topic == cancel_topic_) {
     const DecodedCancel cancel = decode_cancel(payload, cancel_arena_);
@@ -569,15 +560,13 @@ void MqttTransport::handle_submit(std::string_view payload) noexcept {
   if (id.empty()) {
     publish_or_keep(outbox_, rejected_topic_, out.view(), 1);
   } else {
-    publish_or_keep(outbox_, job_topic(id, "/status"), out.view(), 1);
+    publish_or_keep(outbox_, job_status_topic(id), out.view(), 1);
   }
 }
 
-std::string_view MqttTransport::job_topic(std::string_view id, std::string_view leaf) noexcept {
-  const int n = std::snprintf(topic_buf_.get(), topic_bytes_ + 1, "%s/%s/jobs/%.*s%.*s",
-                              config_.mqtt.topic_prefix.c_str(), config_.device_id.c_str(), static_cast<int>(id.size()),
-                              id.data(), static_cast<int>(leaf.size()), leaf.data());
-  return {topic_buf_.get(), static_cast<std::size_t>(std::clamp<int>(n, 0, static_cast<int>(topic_bytes_)))};
+std::string_view MqttTransport::job_status_topic(std::string_view id) noexcept {
+  return write_job_status_topic(std::span<char>(topic_buf_.get(), topic_bytes_), config_.mqtt.topic_prefix,
+                                config_.device_id, id);
 }
 
 // ---------------------------------------------------------------- publishing
@@ -640,7 +629,7 @@ void MqttTransport::on_status(const JobStatusView& status) noexcept {
     runtime_.log().write(LogLevel::error, "mqtt: status too large to encode", {{"job", status.id}});
     return;
   }
-  publish_or_keep(outbox_, job_topic(status.id, "/status"), out.view(), 1);
+  publish_or_keep(outbox_, job_status_topic(status.id), out.view(), 1);
 }
 
 void MqttTransport::on_event(const EventView& event) noexcept {

@@ -34,35 +34,6 @@ bool has_escaped_nul(std::string_view text) noexcept {
 
 }  // namespace
 
-namespace {
-// One table lookup per character: ids are checked on every submission.
-constexpr std::array<std::uint8_t, 256> kIdCharacters = [] {
-  std::array<std::uint8_t, 256> table{};
-  for (int c = 0; c < 256; ++c) {
-    table[static_cast<std::size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                                         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-  }
-  return table;
-}();
-}  // namespace
-
-bool is_valid_id(std::string_view id) noexcept {
-  if (id.empty() || id.size() > kMaxIdLength) return false;
-  // Four lookups and one well-predicted branch per round: about 3
-  // instructions a character where a plain loop takes 6 (callgrind). A loop
-  // without the branch gets vectorized by GCC into something slower still.
-  const auto* at = reinterpret_cast<const unsigned char*>(id.data());
-  std::size_t left = id.size();
-  const auto& ok = kIdCharacters;
-  for (; left >= 4; left -= 4, at += 4) {
-    if ((ok[at[0]] & ok[at[1]] & ok[at[2]] & ok[at[3]]) == 0) return false;
-  }
-  for (; left > 0; --left, ++at) {
-    if (ok[*at] == 0) return false;
-  }
-  return true;
-}
-
 DecodedSubmission decode_submission_object(const cJSON* root, std::size_t payload_bytes,
                                            std::size_t max_payload_bytes) noexcept {
   DecodedSubmission decoded;

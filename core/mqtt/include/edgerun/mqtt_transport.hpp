@@ -112,7 +112,8 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   void publish_metrics() noexcept;
   void publish_log_batch() noexcept;
   void update_transport_metrics() noexcept;
-  std::string_view job_topic(std::string_view id, std::string_view leaf) noexcept;
+  // <p>/<dev>/jobs/<id>/status, in topic_buf_ (valid until the next call).
+  std::string_view job_status_topic(std::string_view id) noexcept;
   void close_all_handles() noexcept;
 
   Runtime& runtime_;
@@ -121,7 +122,7 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
 
   // Topics, built once.
   std::string status_topic_, submit_topic_, cancel_topic_, rejected_topic_;
-  std::string metrics_topic_, logs_topic_, events_topic_, group_topic_prefix_;
+  std::string metrics_topic_, logs_topic_, events_topic_;
   std::vector<std::string> group_filters_;
 
   mosquitto* mosq_ = nullptr;

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "edgerun/error_code.hpp"
+#include "edgerun/ids.hpp"
 #include "edgerun/json_arena.hpp"
 #include "edgerun/json_writer.hpp"
 #include "edgerun/status_view.hpp"
@@ -19,10 +20,6 @@ struct cJSON;
 namespace edgerun {
 
 inline constexpr int kProtocolVersion = 1;
-inline constexpr std::size_t kMaxIdLength = 64;
-
-// Ids (devices, jobs, groups) match [A-Za-z0-9._-]{1,64}.
-bool is_valid_id(std::string_view id) noexcept;
 
 struct DecodedSubmission {
   // Set when the submission is rejected; the fields below are then partial.

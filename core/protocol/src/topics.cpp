@@ -1,6 +1,8 @@
-#include "topics.hpp"
+#include "edgerun/topics.hpp"
 
-namespace edgerun::ctl {
+#include <cstring>
+
+namespace edgerun {
 namespace {
 
 std::string join(std::string_view a, std::string_view b, std::string_view rest) {
@@ -25,7 +27,9 @@ std::string cancel_topic(std::string_view prefix, std::string_view device) {
 }
 
 std::string job_status_topic(std::string_view prefix, std::string_view device, std::string_view job_id) {
-  return join(prefix, device, "jobs/" + std::string(job_id) + "/status");
+  std::string topic(prefix.size() + device.size() + job_id.size() + 14, '\0');
+  topic.resize(write_job_status_topic(topic, prefix, device, job_id).size());
+  return topic;
 }
 
 std::string job_status_filter(std::string_view prefix, std::string_view device) {
@@ -42,6 +46,45 @@ std::string presence_topic(std::string_view prefix, std::string_view device) {
 
 std::string telemetry_filter(std::string_view prefix, std::string_view device) {
   return join(prefix, device, "telemetry/#");
+}
+
+std::string metrics_topic(std::string_view prefix, std::string_view device) {
+  return join(prefix, device, "telemetry/metrics");
+}
+
+std::string logs_topic(std::string_view prefix, std::string_view device) {
+  return join(prefix, device, "telemetry/logs");
+}
+
+std::string events_topic(std::string_view prefix, std::string_view device) {
+  return join(prefix, device, "telemetry/events");
+}
+
+std::string group_submit_filter(std::string_view prefix, std::string_view group) {
+  return "$share/" + std::string(group) + "/" + group_submit_topic(prefix, group);
+}
+
+bool is_group_submit_topic(std::string_view prefix, std::string_view topic) {
+  constexpr std::string_view kGroups = "/groups/";
+  constexpr std::string_view kLeaf = "/jobs/submit";
+  if (!topic.starts_with(prefix) || !topic.substr(prefix.size()).starts_with(kGroups)) return false;
+  const std::string_view group = topic.substr(prefix.size() + kGroups.size());
+  return group.size() > kLeaf.size() && group.ends_with(kLeaf) &&
+         group.substr(0, group.size() - kLeaf.size()).find('/') == std::string_view::npos;
+}
+
+std::string_view write_job_status_topic(std::span<char> out, std::string_view prefix, std::string_view device,
+                                        std::string_view job_id) {
+  const std::string_view parts[] = {prefix, "/", device, "/jobs/", job_id, "/status"};
+  std::size_t length = 0;
+  for (std::string_view part : parts) length += part.size();
+  if (length > out.size()) return {};
+  char* at = out.data();
+  for (std::string_view part : parts) {
+    std::memcpy(at, part.data(), part.size());
+    at += part.size();
+  }
+  return {out.data(), length};
 }
 
 TopicInfo classify_topic(std::string_view prefix, std::string_view topic) {
@@ -78,4 +121,4 @@ TopicInfo classify_topic(std::string_view prefix, std::string_view topic) {
   return info;
 }
 
-}  // namespace edgerun::ctl
+}  // namespace edgerun
