@@ -8,6 +8,8 @@
 #include <cjson/cJSON.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include <array>
 #include <cstddef>
 #include <memory>
@@ -552,6 +554,89 @@ TEST_F(CodecEncode, EventWithoutDataHasEmptyObject) {
   const cJSON* data = cJSON_GetObjectItemCaseSensitive(json.get(), "data");
   ASSERT_TRUE(cJSON_IsObject(data)) << text_;
   EXPECT_EQ(cJSON_GetArraySize(data), 0);
+}
+
+TEST_F(CodecEncode, OnlinePresenceCarriesSysinfoAndHandlers) {
+  port::SysInfo info;
+  std::snprintf(info.hostname.data(), info.hostname.size(), "gw-01");
+  std::snprintf(info.arch.data(), info.arch.size(), "aarch64");
+  info.cpu_count = 4;
+  info.mem_total = 1 << 30;
+  const std::string_view handlers[] = {"echo", "backup"};
+  CJsonPtr json = encode([&](JsonWriter& out) {
+    encode_presence(out, {.device = "gw-01", .online = true, .version = "0.1.0", .started_at_ms = 1000,
+                          .ts_ms = 2000, .sysinfo = &info, .handlers = handlers});
+  });
+  EXPECT_EQ(num(json.get(), "v"), 1);
+  EXPECT_EQ(str(json.get(), "state"), "online");
+  EXPECT_EQ(str(json.get(), "version"), "0.1.0");
+  EXPECT_EQ(num(json.get(), "started_at"), 1000);
+  EXPECT_EQ(num(json.get(), "ts"), 2000);
+  const cJSON* sysinfo = cJSON_GetObjectItemCaseSensitive(json.get(), "sysinfo");
+  EXPECT_EQ(str(sysinfo, "hostname"), "gw-01");
+  EXPECT_EQ(str(sysinfo, "arch"), "aarch64");
+  EXPECT_EQ(num(sysinfo, "cpu_count"), 4);
+  EXPECT_EQ(num(sysinfo, "mem_total"), 1 << 30);
+  const cJSON* names = cJSON_GetObjectItemCaseSensitive(json.get(), "handlers");
+  ASSERT_EQ(cJSON_GetArraySize(names), 2);
+  EXPECT_STREQ(cJSON_GetArrayItem(names, 1)->valuestring, "backup");
+}
+
+TEST_F(CodecEncode, OfflinePresenceHasNeitherSysinfoNorHandlers) {
+  CJsonPtr json = encode([&](JsonWriter& out) {
+    encode_presence(out, {.device = "gw-01", .online = false, .version = "0.1.0", .started_at_ms = 1, .ts_ms = 2});
+  });
+  EXPECT_EQ(str(json.get(), "state"), "offline");
+  EXPECT_EQ(str(json.get(), "device"), "gw-01");
+  EXPECT_FALSE(has(json.get(), "sysinfo"));
+  EXPECT_FALSE(has(json.get(), "handlers"));
+}
+
+TEST_F(CodecEncode, MetricsSnapshotHoldsCountersGaugesAndHistograms) {
+  const MetricLabel state_label[] = {{"state", "succeeded"}};
+  const double bounds[] = {0.01, 0.1};
+  const std::uint64_t counts[] = {3, 5, 6};
+  CJsonPtr json = encode([&](JsonWriter& out) {
+    begin_metrics(out, "gw-01", 42, 10000);
+    encode_metric(out, {.name = "edgerun_jobs_total", .kind = MetricKind::counter, .labels = state_label,
+                        .value = 7, .bucket_bounds = {}, .bucket_counts = {}, .sum = 0, .count = 0});
+    encode_metric(out, {.name = "edgerun_job_duration_seconds", .kind = MetricKind::histogram, .labels = {},
+                        .value = 0, .bucket_bounds = bounds, .bucket_counts = counts, .sum = 0.25, .count = 6});
+    end_metrics(out);
+  });
+  EXPECT_EQ(num(json.get(), "interval_ms"), 10000);
+  const cJSON* metrics = cJSON_GetObjectItemCaseSensitive(json.get(), "metrics");
+  ASSERT_EQ(cJSON_GetArraySize(metrics), 2);
+  const cJSON* counter = cJSON_GetArrayItem(metrics, 0);
+  EXPECT_EQ(str(counter, "kind"), "counter");
+  EXPECT_EQ(num(counter, "value"), 7);
+  EXPECT_EQ(str(cJSON_GetObjectItemCaseSensitive(counter, "labels"), "state"), "succeeded");
+  const cJSON* histogram = cJSON_GetArrayItem(metrics, 1);
+  EXPECT_EQ(str(histogram, "kind"), "histogram");
+  EXPECT_EQ(num(histogram, "count"), 6);
+  EXPECT_EQ(num(histogram, "sum"), 0.25);
+  const cJSON* buckets = cJSON_GetObjectItemCaseSensitive(histogram, "buckets");
+  ASSERT_EQ(cJSON_GetArraySize(buckets), 3);
+  EXPECT_EQ(num(cJSON_GetArrayItem(buckets, 1), "le"), 0.1);
+  EXPECT_EQ(str(cJSON_GetArrayItem(buckets, 2), "le"), "+Inf");
+  EXPECT_EQ(num(cJSON_GetArrayItem(buckets, 2), "count"), 6);
+}
+
+TEST_F(CodecEncode, LogBatchCarriesRecordsAndWhatWasDropped) {
+  const LogField fields[] = {{"job", "j-1"}, {"code", "too_large"}};
+  CJsonPtr json = encode([&](JsonWriter& out) {
+    begin_log_batch(out, "gw-01", 99, 3);
+    encode_log_record(out, {.ts_ms = 98, .level = LogLevel::warn, .message = "job rejected", .fields = fields});
+    end_log_batch(out);
+  });
+  EXPECT_EQ(num(json.get(), "dropped"), 3);
+  const cJSON* records = cJSON_GetObjectItemCaseSensitive(json.get(), "records");
+  ASSERT_EQ(cJSON_GetArraySize(records), 1);
+  const cJSON* record = cJSON_GetArrayItem(records, 0);
+  EXPECT_EQ(str(record, "level"), "warn");
+  EXPECT_EQ(str(record, "msg"), "job rejected");
+  EXPECT_EQ(num(record, "ts"), 98);
+  EXPECT_EQ(str(cJSON_GetObjectItemCaseSensitive(record, "fields"), "code"), "too_large");
 }
 
 // ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -54,19 +55,6 @@ constexpr int kJobSubscribeOptions = MQTT_SUB_OPT_SEND_RETAIN_NEVER;
 void ensure_mosquitto_lib() noexcept {
   static std::once_flag once;
   std::call_once(once, [] { mosquitto_lib_init(); });
-}
-
-void write_sysinfo(JsonWriter& out, const port::SysInfo& info) noexcept {
-  out.begin_object();
-  out.key("hostname").string(info.hostname.data());
-  out.key("os").string(info.os.data());
-  out.key("release").string(info.release.data());
-  out.key("arch").string(info.arch.data());
-  out.key("cpu_count").unsigned_integer(info.cpu_count);
-  out.key("mem_total").unsigned_integer(info.mem_total);
-  out.key("mem_available").unsigned_integer(info.mem_available);
-  out.key("uptime_s").unsigned_integer(info.uptime_s);
-  out.end_object();
 }
 
 }  // namespace
@@ -150,6 +138,8 @@ Status MqttTransport::start_connection() noexcept {
   ensure_mosquitto_lib();
 
   // The presence message names every handler, known only now.
+  handler_names_.clear();
+  for (std::size_t i = 0; i < runtime_.handler_count(); ++i) handler_names_.push_back(runtime_.handler_name(i));
   presence_bytes_ = 2048 + runtime_.handler_count() * (kMaxIdLength * 2 + 8);
   presence_ = std::unique_ptr<char[]>(new (std::nothrow) char[presence_bytes_]);
   if (!presence_) return Status::error("mqtt: out of memory for the presence buffer");
@@ -192,14 +182,11 @@ Status MqttTransport::start_connection() noexcept {
   // The will: the broker announces the device offline when it vanishes.
   {
     JsonWriter out(std::span<char>(presence_.get(), presence_bytes_));
-    out.begin_object();
-    out.key("v").integer(kProtocolVersion);
-    out.key("device").string(config_.device_id);
-    out.key("state").string("offline");
-    out.key("version").string(version_);
-    out.key("started_at").integer(started_at_ms_);
-    out.key("ts").integer(started_at_ms_);
-    out.end_object();
+    encode_presence(out, {.device = config_.device_id,
+                          .online = false,
+                          .version = version_,
+                          .started_at_ms = started_at_ms_,
+                          .ts_ms = started_at_ms_});
     const int rc = mosquitto_will_set_v5(mosq_, status_topic_.c_str(), static_cast<int>(out.size()),
                                          out.view().data(), 1, true, nullptr);
     if (rc != MOSQ_ERR_SUCCESS) return Status::error("mqtt: will: %s", mosquitto_strerror(rc));
@@ -642,24 +629,16 @@ void MqttTransport::on_event(const EventView& event) noexcept {
 void MqttTransport::publish_presence(bool online, int* mid) noexcept {
   if (!presence_) return;
   JsonWriter out(std::span<char>(presence_.get(), presence_bytes_));
-  out.begin_object();
-  out.key("v").integer(kProtocolVersion);
-  out.key("device").string(config_.device_id);
-  out.key("state").string(online ? "online" : "offline");
-  out.key("version").string(version_);
-  out.key("started_at").integer(started_at_ms_);
-  out.key("ts").integer(port::wall_ms());
-  if (online) {
-    // A few small reads under /proc, once per presence period.
-    port::SysInfo info;
-    (void)port::read_sysinfo(info);
-    out.key("sysinfo");
-    write_sysinfo(out, info);
-    out.key("handlers").begin_array();
-    for (std::size_t i = 0; i < runtime_.handler_count(); ++i) out.string(runtime_.handler_name(i));
-    out.end_array();
-  }
-  out.end_object();
+  port::SysInfo info;
+  // A few small reads under /proc, once per presence period.
+  if (online) (void)port::read_sysinfo(info);
+  encode_presence(out, {.device = config_.device_id,
+                        .online = online,
+                        .version = version_,
+                        .started_at_ms = started_at_ms_,
+                        .ts_ms = port::wall_ms(),
+                        .sysinfo = &info,
+                        .handlers = handler_names_});
   if (out.overflowed()) return;
   if (!publish(status_topic_, out.view(), 1, true, mid) && mid != nullptr) *mid = -1;
 }
@@ -681,41 +660,9 @@ void MqttTransport::publish_metrics() noexcept {
   // it, and counters carry what happened meanwhile.
   if (!connected_) return;
   JsonWriter out(std::span<char>(metrics_buf_.get(), metrics_bytes_));
-  out.begin_object();
-  out.key("v").integer(kProtocolVersion);
-  out.key("device").string(config_.device_id);
-  out.key("ts").integer(port::wall_ms());
-  out.key("interval_ms").unsigned_integer(config_.telemetry.interval_ms);
-  out.key("metrics").begin_array();
-  runtime_.metrics().for_each([&out](const MetricView& view) {
-    out.begin_object();
-    out.key("name").string(view.name);
-    out.key("kind").string(to_string(view.kind));
-    if (view.kind == MetricKind::histogram) {
-      out.key("buckets").begin_array();
-      for (std::size_t i = 0; i < view.bucket_counts.size(); ++i) {
-        out.begin_object();
-        if (i < view.bucket_bounds.size()) {
-          out.key("le").number(view.bucket_bounds[i]);
-        } else {
-          out.key("le").string("+Inf");
-        }
-        out.key("count").unsigned_integer(view.bucket_counts[i]);
-        out.end_object();
-      }
-      out.end_array();
-      out.key("sum").number(view.sum);
-      out.key("count").unsigned_integer(view.count);
-    } else {
-      out.key("value").number(view.value);
-    }
-    out.key("labels").begin_object();
-    for (const MetricLabel& label : view.labels) out.key(label.key).string(label.value);
-    out.end_object();
-    out.end_object();
-  });
-  out.end_array();
-  out.end_object();
+  begin_metrics(out, config_.device_id, port::wall_ms(), config_.telemetry.interval_ms);
+  runtime_.metrics().for_each([&out](const MetricView& view) { encode_metric(out, view); });
+  end_metrics(out);
   if (out.overflowed()) {
     if (!metrics_overflow_logged_) {
       metrics_overflow_logged_ = true;
@@ -743,28 +690,17 @@ void MqttTransport::publish_log_batch() noexcept {
   const std::uint64_t dropped = (ring_dropped - log_ring_dropped_seen_) + logs_dropped_;
   if (pending_log_count_ == 0 && dropped == 0) return;
   JsonWriter out(std::span<char>(log_batch_.get(), log_batch_bytes_));
-  out.begin_object();
-  out.key("v").integer(kProtocolVersion);
-  out.key("device").string(config_.device_id);
-  out.key("ts").integer(port::wall_ms());
-  out.key("dropped").unsigned_integer(dropped);
-  out.key("records").begin_array();
+  begin_log_batch(out, config_.device_id, port::wall_ms(), dropped);
+  std::array<LogField, LogRecord::kMaxFields> fields;
   for (std::uint32_t i = 0; i < pending_log_count_; ++i) {
     const LogRecord& record = pending_logs_[i];
-    out.begin_object();
-    out.key("ts").integer(record.ts_ms);
-    out.key("level").string(to_string(record.level));
-    out.key("msg").string(record.message());
-    out.key("fields").begin_object();
-    for (std::size_t f = 0; f < record.field_count(); ++f) {
-      const LogField field = record.field(f);
-      out.key(field.key).string(field.value);
-    }
-    out.end_object();
-    out.end_object();
+    for (std::size_t f = 0; f < record.field_count(); ++f) fields[f] = record.field(f);
+    encode_log_record(out, {.ts_ms = record.ts_ms,
+                            .level = record.level,
+                            .message = record.message(),
+                            .fields = std::span(fields.data(), record.field_count())});
   }
-  out.end_array();
-  out.end_object();
+  end_log_batch(out);
   const std::uint32_t count = pending_log_count_;
   pending_log_count_ = 0;
   log_ring_dropped_seen_ = ring_dropped;

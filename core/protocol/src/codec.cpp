@@ -172,4 +172,99 @@ void encode_event(JsonWriter& out, std::string_view device, const EventView& eve
   out.end_object();
 }
 
+void encode_presence(JsonWriter& out, const PresenceView& presence) noexcept {
+  out.begin_object();
+  out.key("v").integer(kProtocolVersion);
+  out.key("device").string(presence.device);
+  out.key("state").string(presence.online ? "online" : "offline");
+  out.key("version").string(presence.version);
+  out.key("started_at").integer(presence.started_at_ms);
+  out.key("ts").integer(presence.ts_ms);
+  if (presence.online) {
+    if (const port::SysInfo* info = presence.sysinfo; info != nullptr) {
+      out.key("sysinfo").begin_object();
+      out.key("hostname").string(info->hostname.data());
+      out.key("os").string(info->os.data());
+      out.key("release").string(info->release.data());
+      out.key("arch").string(info->arch.data());
+      out.key("cpu_count").unsigned_integer(info->cpu_count);
+      out.key("mem_total").unsigned_integer(info->mem_total);
+      out.key("mem_available").unsigned_integer(info->mem_available);
+      out.key("uptime_s").unsigned_integer(info->uptime_s);
+      out.end_object();
+    }
+    out.key("handlers").begin_array();
+    for (std::string_view name : presence.handlers) out.string(name);
+    out.end_array();
+  }
+  out.end_object();
+}
+
+void begin_metrics(JsonWriter& out, std::string_view device, std::int64_t ts_ms, std::uint32_t interval_ms) noexcept {
+  out.begin_object();
+  out.key("v").integer(kProtocolVersion);
+  out.key("device").string(device);
+  out.key("ts").integer(ts_ms);
+  out.key("interval_ms").unsigned_integer(interval_ms);
+  out.key("metrics").begin_array();
+}
+
+void encode_metric(JsonWriter& out, const MetricView& metric) noexcept {
+  out.begin_object();
+  out.key("name").string(metric.name);
+  out.key("kind").string(to_string(metric.kind));
+  if (metric.kind == MetricKind::histogram) {
+    out.key("buckets").begin_array();
+    for (std::size_t i = 0; i < metric.bucket_counts.size(); ++i) {
+      out.begin_object();
+      if (i < metric.bucket_bounds.size()) {
+        out.key("le").number(metric.bucket_bounds[i]);
+      } else {
+        out.key("le").string("+Inf");
+      }
+      out.key("count").unsigned_integer(metric.bucket_counts[i]);
+      out.end_object();
+    }
+    out.end_array();
+    out.key("sum").number(metric.sum);
+    out.key("count").unsigned_integer(metric.count);
+  } else {
+    out.key("value").number(metric.value);
+  }
+  out.key("labels").begin_object();
+  for (const MetricLabel& label : metric.labels) out.key(label.key).string(label.value);
+  out.end_object();
+  out.end_object();
+}
+
+void end_metrics(JsonWriter& out) noexcept {
+  out.end_array();
+  out.end_object();
+}
+
+void begin_log_batch(JsonWriter& out, std::string_view device, std::int64_t ts_ms, std::uint64_t dropped) noexcept {
+  out.begin_object();
+  out.key("v").integer(kProtocolVersion);
+  out.key("device").string(device);
+  out.key("ts").integer(ts_ms);
+  out.key("dropped").unsigned_integer(dropped);
+  out.key("records").begin_array();
+}
+
+void encode_log_record(JsonWriter& out, const LogRecordView& record) noexcept {
+  out.begin_object();
+  out.key("ts").integer(record.ts_ms);
+  out.key("level").string(to_string(record.level));
+  out.key("msg").string(record.message);
+  out.key("fields").begin_object();
+  for (const LogField& field : record.fields) out.key(field.key).string(field.value);
+  out.end_object();
+  out.end_object();
+}
+
+void end_log_batch(JsonWriter& out) noexcept {
+  out.end_array();
+  out.end_object();
+}
+
 }  // namespace edgerun

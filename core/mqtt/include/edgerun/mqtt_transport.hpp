@@ -148,6 +148,7 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   // Encode buffers and rings, allocated once.
   std::unique_ptr<char[]> scratch_;  // one status, rejection or event
   std::size_t scratch_bytes_ = 0;
+  std::vector<std::string_view> handler_names_;  // the runtime's, for the presence
   std::unique_ptr<char[]> presence_;
   std::size_t presence_bytes_ = 0;
   std::unique_ptr<char[]> metrics_buf_;

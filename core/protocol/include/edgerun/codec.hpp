@@ -7,13 +7,16 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "edgerun/error_code.hpp"
 #include "edgerun/ids.hpp"
 #include "edgerun/json_arena.hpp"
 #include "edgerun/json_writer.hpp"
+#include "edgerun/port/sysinfo.hpp"
 #include "edgerun/status_view.hpp"
+#include "edgerun/telemetry_view.hpp"
 
 struct cJSON;
 
@@ -71,5 +74,31 @@ void encode_rejection(JsonWriter& out, std::string_view device, std::string_view
 
 // {"v":1,"device","ts","type","data"}.
 void encode_event(JsonWriter& out, std::string_view device, const EventView& event) noexcept;
+
+// The retained presence on <p>/<dev>/status: online, with the device's
+// sysinfo and its job types, or offline (the MQTT will and a clean stop).
+struct PresenceView {
+  std::string_view device;
+  bool online = false;
+  std::string_view version;
+  std::int64_t started_at_ms = 0;
+  std::int64_t ts_ms = 0;
+  const port::SysInfo* sysinfo = nullptr;       // online only
+  std::span<const std::string_view> handlers;  // online only
+};
+void encode_presence(JsonWriter& out, const PresenceView& presence) noexcept;
+
+// A metrics snapshot on <p>/<dev>/telemetry/metrics, written in three steps
+// so that the series go straight from the metric buffer into `out`:
+// begin_metrics, encode_metric for each series, end_metrics.
+void begin_metrics(JsonWriter& out, std::string_view device, std::int64_t ts_ms, std::uint32_t interval_ms) noexcept;
+void encode_metric(JsonWriter& out, const MetricView& metric) noexcept;
+void end_metrics(JsonWriter& out) noexcept;
+
+// A log batch on <p>/<dev>/telemetry/logs, in the same three steps.
+// `dropped` counts the records lost since the last batch.
+void begin_log_batch(JsonWriter& out, std::string_view device, std::int64_t ts_ms, std::uint64_t dropped) noexcept;
+void encode_log_record(JsonWriter& out, const LogRecordView& record) noexcept;
+void end_log_batch(JsonWriter& out) noexcept;
 
 }  // namespace edgerun

@@ -12,13 +12,9 @@
 #include <string_view>
 
 #include "edgerun/log_level.hpp"
+#include "edgerun/telemetry_view.hpp"
 
 namespace edgerun {
-
-struct LogField {
-  std::string_view key;
-  std::string_view value;
-};
 
 // One record: the message and up to kMaxFields key/value fields packed into one
 // fixed text area. What does not fit is cut (the record says so).

@@ -14,18 +14,9 @@
 #include <span>
 #include <string_view>
 
+#include "edgerun/telemetry_view.hpp"
+
 namespace edgerun {
-
-enum class MetricKind : std::uint8_t { counter, gauge, histogram };
-
-constexpr std::string_view to_string(MetricKind kind) noexcept {
-  switch (kind) {
-    case MetricKind::counter: return "counter";
-    case MetricKind::gauge: return "gauge";
-    case MetricKind::histogram: return "histogram";
-  }
-  return "gauge";
-}
 
 // The bucket of a histogram with these upper bounds that `value` falls in:
 // the first bound at least the value ("less or equal"), or bounds.size() for
@@ -35,11 +26,6 @@ inline std::size_t histogram_bucket(std::span<const double> bounds, double value
   while (bucket < bounds.size() && value > bounds[bucket]) ++bucket;
   return bucket;
 }
-
-struct MetricLabel {
-  std::string_view key;
-  std::string_view value;
-};
 
 class MetricId {
  public:
@@ -53,17 +39,6 @@ class MetricId {
   std::uint32_t index_ = kInvalid;
 };
 
-// What a snapshot visitor sees of one series; valid during the call only.
-struct MetricView {
-  std::string_view name;
-  MetricKind kind;
-  std::span<const MetricLabel> labels;
-  double value;                              // counter or gauge
-  std::span<const double> bucket_bounds;     // histogram: upper bounds; +Inf is implicit
-  std::span<const std::uint64_t> bucket_counts;  // histogram: cumulative, bounds.size() + 1 entries
-  double sum;
-  std::uint64_t count;
-};
 
 class Metrics {
  public:
