@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 #include "edgerun/exec_handler.hpp"
 #include "edgerun/mqtt_transport.hpp"
@@ -99,6 +100,19 @@ std::string parse_args(int argc, char** argv, Options& options) {
   return {};
 }
 
+// Applies `types.<name>` to the registered handlers, built-in and exec alike.
+// Returns "" or the error naming the file `path`, the key and the job types
+// there are.
+std::string apply_job_types(Runtime& runtime, const DaemonConfig& config, std::string_view path) {
+  std::vector<std::string_view> known;
+  for (std::size_t i = 0; i < runtime.handler_count(); ++i) known.push_back(runtime.handler_name(i));
+  if (std::string error = check_job_types(config, path, known); !error.empty()) return error;
+  for (const JobTypeSettings& type : config.types) {
+    if (Status s = runtime.set_handler_options(type.type, type.handler); !s) return s.message();
+  }
+  return {};
+}
+
 int run(const Options& options) {
   port::ignore_sigpipe();
   port::SysInfo info;
@@ -116,13 +130,9 @@ int run(const Options& options) {
     std::fprintf(stderr, "edgerund: %s\n", error.c_str());
     return 2;
   }
-  if (options.check_config) {
-    std::printf("%s\n", describe(config).c_str());
-    return 0;
-  }
 
-  // Read before any thread starts (it reads the environment).
-  const port::ServiceNotifier notifier = port::ServiceNotifier::from_environment();
+  // The handlers are set up for --check-config too, so that it finds what
+  // start-up would (a bad exec entry, a `types.<name>` of no handler).
   Runtime runtime(config.runtime);
   // The config's exec types first: a type the operator configured replaces
   // a built-in handler of the same name (edgerun-dev.json has an exec `sleep`).
@@ -135,6 +145,17 @@ int run(const Options& options) {
     std::fprintf(stderr, "edgerund: %s\n", s.message());
     return 1;
   }
+  if (const std::string error = apply_job_types(runtime, config, options.config_path); !error.empty()) {
+    std::fprintf(stderr, "edgerund: %s\n", error.c_str());
+    return 2;
+  }
+  if (options.check_config) {
+    std::printf("%s\n", describe(config).c_str());
+    return 0;
+  }
+
+  // Read before any thread starts (it reads the environment).
+  const port::ServiceNotifier notifier = port::ServiceNotifier::from_environment();
   MqttTransport transport(runtime, transport_options(config), kVersion);
   SignalComponent signals(runtime, transport, options.config_path, hostname, config.shutdown_grace_ms);
   NotifyComponent notify(notifier, runtime, transport);

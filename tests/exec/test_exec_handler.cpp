@@ -261,9 +261,9 @@ TEST(ExecHandler, CancelEndsTheProcessGroup) {
 }
 
 TEST(ExecHandler, TypeTimeoutEndsTheJobTimedOut) {
-  auto spec = make_spec("slow", "/bin/sleep", {"30"});
-  spec.timeout_ms = 100;
-  ExecRuntime e({spec});
+  ExecRuntime e({make_spec("slow", "/bin/sleep", {"30"})});
+  // As edgerund applies `types.slow.timeout_ms`.
+  ASSERT_TRUE(e.rt.runtime.set_handler_options("slow", HandlerOptions{.timeout_ms = 100}));
   ASSERT_TRUE(e.start());
   // The type's limit caps what the job asks for.
   const RecordedStatus done = e.run("t", "slow", "", 60000);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -117,6 +118,42 @@ TEST(Config, EventLargerThanTheArenaNamesBothFields) {
   ASSERT_FALSE(status.ok());
   EXPECT_TRUE(contains(status.message(), "event_max_bytes")) << status.message();
   EXPECT_TRUE(contains(status.message(), "json_arena_bytes")) << status.message();
+}
+
+// validate() checks every limit of kFieldLimits, the table edgerund's config
+// file takes its ranges from: both ends pass, one beyond either fails with
+// the field, the value and the range. The base satisfies every relation even
+// at the limits of the field under test.
+TEST(Config, EveryFieldLimitIsWhatValidateChecks) {
+  for (const edgerun::FieldLimit& limit : edgerun::kFieldLimits) {
+    RuntimeConfig config;
+    config.max_payload_bytes = 256;
+    config.json_arena_bytes = 256u << 20;
+    config.event_max_bytes = 16;
+    for (const std::uint32_t good : {limit.low, limit.high}) {
+      config.*limit.field = good;
+      const edgerun::Status status = validate(config);
+      EXPECT_TRUE(status.ok()) << limit.name << " = " << good << ": " << status.message();
+    }
+    std::vector<std::uint32_t> bad{limit.high + 1};
+    if (limit.low > 0) bad.push_back(limit.low - 1);
+    for (const std::uint32_t value : bad) {
+      config.*limit.field = value;
+      EXPECT_EQ(std::string(validate(config).message()),
+                std::string(limit.name) + " is " + std::to_string(value) + "; expected an integer from " +
+                    std::to_string(limit.low) + " to " + std::to_string(limit.high));
+    }
+  }
+}
+
+TEST(Config, RelationMessagesNameBothValues) {
+  using edgerun::FieldRelation;
+  EXPECT_TRUE(edgerun::check_relation(FieldRelation::at_least, 4, "a", 400, "b", 100).ok());
+  EXPECT_STREQ(edgerun::check_relation(FieldRelation::at_least, 4, "a", 399, "b", 100).message(),
+               "a is 399; expected at least 4 * b (100) = 400");
+  EXPECT_TRUE(edgerun::check_relation(FieldRelation::at_most, 1, "a", 100, "b", 100).ok());
+  EXPECT_STREQ(edgerun::check_relation(FieldRelation::at_most, 1, "x.a", 101, "y.b", 100).message(),
+               "x.a is 101; expected at most y.b (100)");
 }
 
 TEST(Config, EffectiveWorkersResolvesZeroToOnlineCpus) {

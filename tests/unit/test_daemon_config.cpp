@@ -125,7 +125,7 @@ TEST(DaemonConfig, ExecEntryDefaults) {
   EXPECT_EQ(h.program, "/usr/bin/backup");
   EXPECT_TRUE(h.args.empty());
   EXPECT_EQ(h.working_directory, "");
-  EXPECT_EQ(h.timeout_ms, 0u);
+  EXPECT_TRUE(c.types.empty()) << "no settings of its type: no run-time limit of its own";
   EXPECT_EQ(h.max_output_bytes, 16384u);
   EXPECT_EQ(h.stop_grace_ms, 2000u);
   EXPECT_TRUE(h.params_env.empty());
@@ -174,13 +174,16 @@ constexpr const char* kEveryKey = R"({
       "program": "/usr/bin/backup",
       "args": ["--fast", "--to", "/mnt/backup"],
       "working_directory": "/var/tmp",
-      "timeout_ms": 900000,
       "max_output_bytes": 4000,
       "stop_grace_ms": 5000,
       "params_env": ["TARGET", "level_2"],
       "env_passthrough": ["PATH", "HOME", "LANG"]
     },
     "reboot": {"program": "/sbin/reboot"}
+  },
+  "types": {
+    "backup": {"timeout_ms": 900000},
+    "echo": {"timeout_ms": 0}
   }
 })";
 
@@ -237,13 +240,18 @@ TEST(DaemonConfig, EveryKeySet) {
   EXPECT_EQ(backup.program, "/usr/bin/backup");
   EXPECT_EQ(backup.args, (std::vector<std::string>{"--fast", "--to", "/mnt/backup"}));
   EXPECT_EQ(backup.working_directory, "/var/tmp");
-  EXPECT_EQ(backup.timeout_ms, 900000u);
   EXPECT_EQ(backup.max_output_bytes, 4000u);
   EXPECT_EQ(backup.stop_grace_ms, 5000u);
   EXPECT_EQ(backup.params_env, (std::vector<std::string>{"TARGET", "level_2"}));
   EXPECT_EQ(backup.env_passthrough, (std::vector<std::string>{"PATH", "HOME", "LANG"}));
   EXPECT_EQ(c.exec[1].type, "reboot") << "exec entries keep the file's order";
   EXPECT_EQ(c.exec[1].program, "/sbin/reboot");
+
+  ASSERT_EQ(c.types.size(), 2u);
+  EXPECT_EQ(c.types[0].type, "backup");
+  EXPECT_EQ(c.types[0].handler.timeout_ms, 900000u);
+  EXPECT_EQ(c.types[1].type, "echo") << "types entries keep the file's order";
+  EXPECT_EQ(c.types[1].handler.timeout_ms, 0u);
 }
 
 TEST(DaemonConfig, UrlForms) {
@@ -296,12 +304,16 @@ TEST(DaemonConfig, DevConfigUsesALocalBrokerAndTmp) {
 }
 
 // Every key describe() writes (so every key the parser reads) is documented
-// in config/README.md as `dotted.key`, exec entries as `exec.<type>.key`.
+// in config/README.md as `dotted.key`, exec and types entries as
+// `exec.<type>.key`.
+bool keyed_by_type(const std::string& prefix) { return prefix == "exec" || prefix == "types"; }
+
 void collect_keys(const cJSON* object, const std::string& prefix, std::vector<std::string>& keys) {
   for (const cJSON* member = object->child; member != nullptr; member = member->next) {
-    const std::string path = prefix == "exec" ? "exec.<type>" : (prefix.empty() ? "" : prefix + ".") + member->string;
+    const std::string path =
+        keyed_by_type(prefix) ? prefix + ".<type>" : (prefix.empty() ? "" : prefix + ".") + member->string;
     if (cJSON_IsObject(member)) {
-      if (prefix != "exec") keys.push_back(path);
+      if (!keyed_by_type(prefix)) keys.push_back(path);
       collect_keys(member, path, keys);
     } else {
       keys.push_back(path);
@@ -404,10 +416,27 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UnknownKeyInExecEntry",
                   R"({"exec": {"backup": {"program": "/bin/true", "argz": []}}})",
                   {"exec.backup.argz is not a known key", "(did you mean exec.backup.args?)",
-                   "expected one of: program, args, working_directory, timeout_ms"}},
+                   "expected one of: program, args, working_directory, max_output_bytes"}},
         ErrorCase{"UnknownKeyPrefixOfKnown",
+                  R"({"exec": {"backup": {"program": "/bin/true", "stop_grace": 5}}})",
+                  {"exec.backup.stop_grace is not a known key (did you mean exec.backup.stop_grace_ms?)"}},
+        // A typo of a key that moved points at its new place.
+        ErrorCase{"UnknownKeyPrefixOfMoved",
                   R"({"exec": {"backup": {"program": "/bin/true", "timeout": 5}}})",
-                  {"exec.backup.timeout is not a known key (did you mean exec.backup.timeout_ms?)"}},
+                  {"exec.backup.timeout is not a known key (did you mean types.backup.timeout_ms?)"}},
+        ErrorCase{"ExecTimeoutMoved",
+                  R"({"exec": {"backup": {"program": "/usr/bin/backup", "timeout_ms": 900000}}})",
+                  {"/etc/edgerun/edgerun.json: exec.backup.timeout_ms: moved to types.backup.timeout_ms"}},
+        ErrorCase{"UnknownKeyInTypesEntry",
+                  R"({"types": {"backup": {"timeout": 5}}})",
+                  {"types.backup.timeout is not a known key (did you mean types.backup.timeout_ms?)",
+                   "expected one of: timeout_ms"}},
+        ErrorCase{"BadTypeName",
+                  R"({"types": {"back up": {}}})",
+                  {R"(types has the key "back up"; expected job types that are ids)"}},
+        ErrorCase{"TypesEntryNotAnObject",
+                  R"({"types": {"backup": 5}})",
+                  {"types.backup is 5 (a number); expected an object"}},
         ErrorCase{"DuplicateKey",
                   R"({"jobs": {"queue_capacity": 8, "queue_capacity": 9}})",
                   {"jobs.queue_capacity appears twice; expected each key once"}},
@@ -446,9 +475,9 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"HugeNumber",
                   R"({"mqtt": {"keepalive_s": 1e999}})",
                   {"mqtt.keepalive_s is a number too large to hold; expected an integer from 5 to 65535"}},
-        ErrorCase{"ExecTimeoutAboveRange",
-                  R"({"exec": {"backup": {"program": "/usr/bin/backup", "timeout_ms": 604800001}}})",
-                  {"exec.backup.timeout_ms is 604800001; expected an integer from 0 to 604800000"}},
+        ErrorCase{"TypeTimeoutAboveRange",
+                  R"({"types": {"backup": {"timeout_ms": 604800001}}})",
+                  {"types.backup.timeout_ms is 604800001; expected an integer from 0 to 604800000"}},
         ErrorCase{"KeepaliveBelowRange",
                   R"({"mqtt": {"keepalive_s": 2}})",
                   {"mqtt.keepalive_s is 2; expected an integer from 5 to 65535"}},
@@ -542,6 +571,19 @@ TEST(DaemonConfigErrors, InvalidHostNameNeedsADeviceId) {
   EXPECT_TRUE(contains(message, R"(device_id is not set and the host name "my host" is not a valid id)")) << message;
   // A device_id in the file makes the host name irrelevant.
   EXPECT_TRUE(parse(R"({"device_id": "gw-01"})", "my host").config.has_value());
+}
+
+// ---- types.<name> against the daemon's job types -------------------------------
+
+TEST(DaemonConfigTypes, UnknownTypeNamesTheFileTheKeyAndTheKnownTypes) {
+  const DaemonConfig c = parse_ok(R"({"types": {"sleep": {"timeout_ms": 200}, "slep": {}}})");
+  const std::string_view known[] = {"hello", "echo", "sleep", "sysinfo"};
+  EXPECT_EQ(edgerun::check_job_types(c, kPath, known),
+            "/etc/edgerun/edgerun.json: types.slep is not a job type of this daemon (did you mean types.sleep?); "
+            "expected one of its job types: hello, echo, sleep, sysinfo");
+  const std::string_view with_slep[] = {"sleep", "slep"};
+  EXPECT_EQ(edgerun::check_job_types(c, kPath, with_slep), "");
+  EXPECT_EQ(edgerun::check_job_types(parse_ok("{}"), kPath, {}), "") << "no types: nothing to check";
 }
 
 TEST(DaemonConfigErrors, LongValuesAreShortened) {

@@ -448,8 +448,6 @@ ExecHandler::~ExecHandler() = default;
 
 HandlerResult ExecHandler::operator()(JobContext& job) noexcept { return impl_->run(job); }
 
-HandlerOptions ExecHandler::options() const noexcept { return HandlerOptions{impl_->spec().timeout_ms}; }
-
 const ExecProgram& ExecHandler::spec() const noexcept { return impl_->spec(); }
 
 Status validate_exec_spec(const ExecProgram& spec) noexcept {
@@ -491,9 +489,7 @@ Status register_exec_handlers(Runtime& runtime, const std::vector<ExecProgram>& 
     if (Status valid = validate_exec_spec(spec); !valid) return valid;
     auto handler = std::make_shared<ExecHandler>(spec, runtime.worker_count(), getenv_fn,
                                                  runtime.config().max_result_bytes);
-    const HandlerOptions options = handler->options();
-    Status registered = runtime.register_handler(
-        spec.type, [handler](JobContext& job) { return (*handler)(job); }, options);
+    Status registered = runtime.register_handler(spec.type, [handler](JobContext& job) { return (*handler)(job); });
     if (!registered) return Status::error("exec.%s: %s", spec.type.c_str(), registered.message());
   }
   return {};

@@ -4,55 +4,43 @@
 
 namespace edgerun {
 
-namespace {
-
-constexpr std::uint32_t kMaxWorkers = 256;
-constexpr std::uint32_t kMaxQueue = 1u << 16;
-
-Status out_of_range(const char* field, std::uint64_t value, std::uint64_t low, std::uint64_t high) {
-  return Status::error("%s is %llu; expected an integer from %llu to %llu", field,
-                       static_cast<unsigned long long>(value), static_cast<unsigned long long>(low),
-                       static_cast<unsigned long long>(high));
-}
-
-}  // namespace
-
 std::uint32_t effective_workers(const RuntimeConfig& config) noexcept {
   return config.workers != 0 ? config.workers : port::online_cpu_count();
 }
 
+Status check_relation(FieldRelation::Bound bound, std::uint32_t factor, std::string_view name, std::uint64_t value,
+                      std::string_view other_name, std::uint64_t other_value) noexcept {
+  const std::uint64_t limit = factor * other_value;
+  const bool at_least = bound == FieldRelation::at_least;
+  if (at_least ? value >= limit : value <= limit) return {};
+  const auto n = static_cast<int>(name.size());
+  const auto o = static_cast<int>(other_name.size());
+  const char* const word = at_least ? "least" : "most";
+  const auto v = static_cast<unsigned long long>(value);
+  const auto ov = static_cast<unsigned long long>(other_value);
+  if (factor == 1) {
+    return Status::error("%.*s is %llu; expected at %s %.*s (%llu)", n, name.data(), v, word, o, other_name.data(), ov);
+  }
+  return Status::error("%.*s is %llu; expected at %s %u * %.*s (%llu) = %llu", n, name.data(), v, word, factor, o,
+                       other_name.data(), ov, static_cast<unsigned long long>(limit));
+}
+
 Status validate(const RuntimeConfig& c) noexcept {
-  struct Range {
-    const char* field;
-    std::uint64_t value, low, high;
-  };
-  const Range ranges[] = {
-      {"workers", c.workers, 0, kMaxWorkers},
-      {"queue_capacity", c.queue_capacity, 1, kMaxQueue},
-      {"max_payload_bytes", c.max_payload_bytes, 256, 16u << 20},
-      {"max_result_bytes", c.max_result_bytes, 64, 16u << 20},
-      {"default_timeout_ms", c.default_timeout_ms, 1, 7u * 24 * 3600 * 1000},
-      {"finished_ids", c.finished_ids, 1, 1u << 20},
-      {"finished_id_ttl_ms", c.finished_id_ttl_ms, 1, 7u * 24 * 3600 * 1000},
-      {"json_arena_bytes", c.json_arena_bytes, 4096, 256u << 20},
-      {"log_records", c.log_records, 2, 1u << 20},
-      {"log_flush_interval_ms", c.log_flush_interval_ms, 1, 60000},
-      {"metric_capacity", c.metric_capacity, 64, 1u << 16},
-      {"event_records", c.event_records, 1, 1u << 16},
-      {"event_max_bytes", c.event_max_bytes, 16, 1u << 20},
-  };
-  for (const Range& r : ranges) {
-    if (r.value < r.low || r.value > r.high) return out_of_range(r.field, r.value, r.low, r.high);
+  for (const FieldLimit& limit : kFieldLimits) {
+    const std::uint32_t value = c.*limit.field;
+    if (value < limit.low || value > limit.high) {
+      return Status::error("%s is %u; expected an integer from %u to %u", limit.name, value, limit.low, limit.high);
+    }
   }
-  // A payload must parse inside one arena: cJSON needs about four times the
-  // text for its nodes in ordinary JSON.
-  if (c.json_arena_bytes < 4ull * c.max_payload_bytes) {
-    return Status::error("json_arena_bytes is %u; expected at least 4 * max_payload_bytes (%u) = %llu",
-                         c.json_arena_bytes, c.max_payload_bytes, 4ull * c.max_payload_bytes);
-  }
-  if (c.event_max_bytes > c.json_arena_bytes) {
-    return Status::error("event_max_bytes is %u; expected at most json_arena_bytes (%u)", c.event_max_bytes,
-                         c.json_arena_bytes);
+  const auto name_of = [](std::uint32_t RuntimeConfig::*field) {
+    for (const FieldLimit& limit : kFieldLimits) {
+      if (limit.field == field) return limit.name;
+    }
+    return "?";
+  };
+  for (const FieldRelation& r : kFieldRelations) {
+    Status s = check_relation(r.bound, r.factor, name_of(r.field), c.*r.field, name_of(r.other), c.*r.other);
+    if (!s) return s;
   }
   return {};
 }

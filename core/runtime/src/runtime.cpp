@@ -130,6 +130,15 @@ Status Runtime::Impl::register_handler(std::string_view type, Handler handler, H
   return {};
 }
 
+Status Runtime::Impl::set_handler_options(std::string_view type, HandlerOptions options) {
+  const int n = static_cast<int>(type.size());
+  if (started_) return Status::error("handler '%.*s': set its options before start()", n, type.data());
+  const auto it = std::find(handler_names_.begin(), handler_names_.end(), type);
+  if (it == handler_names_.end()) return Status::error("handler '%.*s' is not registered", n, type.data());
+  handler_options_[static_cast<std::size_t>(it - handler_names_.begin())] = options;
+  return {};
+}
+
 Status Runtime::Impl::start() {
   if (started_) return Status::error("start() was called twice");
   if (Status valid = validate(config_); !valid) return valid;
@@ -452,6 +461,9 @@ Runtime::Runtime(const RuntimeConfig& config) : impl_(std::make_unique<Impl>(con
 Runtime::~Runtime() = default;
 Status Runtime::register_handler(std::string_view type, Handler handler, HandlerOptions options) {
   return impl_->register_handler(type, std::move(handler), options);
+}
+Status Runtime::set_handler_options(std::string_view type, HandlerOptions options) {
+  return impl_->set_handler_options(type, options);
 }
 void Runtime::add_status_sink(StatusSink& sink) { impl_->status_sinks_.push_back(&sink); }
 void Runtime::add_log_sink(LogSink& sink) { impl_->log_sinks_.push_back(&sink); }

@@ -46,6 +46,7 @@ class Runtime::Impl {
 
   // --- set-up (before start) ---
   Status register_handler(std::string_view type, Handler handler, HandlerOptions options);
+  Status set_handler_options(std::string_view type, HandlerOptions options);
   Status start();
   Status run();
 

@@ -1,11 +1,13 @@
 #pragma once
 // The daemon's configuration: what `edgerund --config FILE` reads, as one
-// struct with every field defaulted. config/README.md documents every key.
+// struct with every field defaulted. Its keys, their types, ranges and
+// meanings are one table, the schema (config_schema.hpp), from which the
+// loader, describe() and config/README.md's key tables all come.
 //
 // Loading happens once, at start-up, on the thread that starts the daemon, so
 // it allocates freely and reports errors as text for a person to read. Every
 // error names the file, the key as a dotted path (`jobs.queue_capacity`,
-// `exec.backup.timeout_ms`, `groups[2]`), the value given and what was
+// `exec.backup.program`, `groups[2]`), the value given and what was
 // expected. Unknown keys are errors: a typo must not be silently ignored.
 //
 // None of these functions throws for a bad file; they may throw
@@ -15,16 +17,25 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "edgerun/config.hpp"
 #include "edgerun/exec_program.hpp"
+#include "edgerun/handler.hpp"
 #include "edgerun/log_level.hpp"
 #include "edgerun/mqtt_options.hpp"
 
 namespace edgerun {
+
+// `types.<name>`: the settings of one job type, whatever runs it (a
+// built-in, an exec program, a handler of an embedding firmware).
+struct JobTypeSettings {
+  std::string type;        // the key under `types`: a registered job type
+  HandlerOptions handler;  // applied with Runtime::set_handler_options()
+};
 
 struct DaemonConfig {
   // The sizes of the core: `workers`, `jobs.*`, `log.*`, `memory.*`.
@@ -55,6 +66,9 @@ struct DaemonConfig {
 
   // `exec`: in the file an object keyed by job type; here in file order.
   std::vector<ExecProgram> exec;
+
+  // `types`: in the file an object keyed by job type; here in file order.
+  std::vector<JobTypeSettings> types;
 
   // The names the loader's code uses for the options of the libraries.
   using Mqtt = MqttOptions;
@@ -88,6 +102,13 @@ std::string apply_environment(DaemonConfig& config, const std::function<const ch
 // `edgerund --check-config`. The text parses as a config file again (giving
 // the same settings, except that the password would then be "***").
 std::string describe(const DaemonConfig& config);
+
+// Checks that each `types.<name>` of `config` names one of `known`, the job
+// types the daemon has (its registered handlers). Returns "" or the error
+// naming the file `path`, the key and the known types. The loader cannot
+// check this itself: which types exist is known once handlers are registered.
+std::string check_job_types(const DaemonConfig& config, std::string_view path,
+                            std::span<const std::string_view> known);
 
 }  // namespace edgerun
 

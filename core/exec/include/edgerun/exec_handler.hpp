@@ -89,9 +89,6 @@ class ExecHandler {
   // memory). Does not throw.
   HandlerResult operator()(JobContext& job) noexcept;
 
-  // The per-type settings to register with: {timeout_ms = spec.timeout_ms}.
-  HandlerOptions options() const noexcept;
-
   const ExecProgram& spec() const noexcept;
 
   class Impl;
@@ -107,8 +104,9 @@ class ExecHandler {
 Status validate_exec_spec(const ExecProgram& spec) noexcept;
 
 // Builds one ExecHandler per spec (for runtime.worker_count() workers and
-// runtime.config().max_result_bytes) and registers it under spec.type with its options(). Call before
-// runtime.start(), on the thread that sets the runtime up.
+// runtime.config().max_result_bytes) and registers it under spec.type with
+// default HandlerOptions (set others with Runtime::set_handler_options()).
+// Call before runtime.start(), on the thread that sets the runtime up.
 //
 // Ownership: each handler is held by a shared_ptr captured in the registered
 // edgerun::Handler, so it lives exactly as long as the runtime's handler

@@ -1,7 +1,9 @@
 #pragma once
 // What an exec job type is: the program, its fixed argv and its limits. The
 // daemon reads these from its config file (`exec.<type>`); a firmware may
-// build them itself.
+// build them itself. The run-time limit of the type's jobs is not here: it is
+// a setting of any job type (HandlerOptions, `types.<type>.timeout_ms` in the
+// daemon's file), applied where the type is registered.
 
 #include <cstdint>
 #include <string>
@@ -16,7 +18,6 @@ struct ExecProgram {
   std::string program;  // absolute path; required
   std::vector<std::string> args;
   std::string working_directory;  // absolute path; empty: the daemon's own
-  std::uint32_t timeout_ms = 0;   // 0: the job's timeout_ms, else jobs.default_timeout_ms
   std::uint32_t max_output_bytes = 16384;
   std::uint32_t stop_grace_ms = 2000;  // SIGTERM to SIGKILL on cancel or timeout
   // Job params passed as EDGERUN_PARAM_<NAME> environment variables;

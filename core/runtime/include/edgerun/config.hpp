@@ -4,6 +4,7 @@
 // Each field says what it costs in memory so a firmware can budget.
 
 #include <cstdint>
+#include <string_view>
 
 #include "edgerun/log_level.hpp"
 #include "edgerun/status.hpp"
@@ -62,8 +63,62 @@ struct RuntimeConfig {
   std::uint32_t event_max_bytes = 2048;
 };
 
-// Checks one config: every size in range and the relations between sizes.
-// The message names the field, the value and what was expected.
+// The sizes validate() accepts, as data: a program that reads RuntimeConfig
+// from a file of its own (edgerund) checks each value against these same
+// limits and names it by its own key, so the limits exist once.
+struct FieldLimit {
+  const char* name;  // the field's name in validate()'s messages
+  std::uint32_t RuntimeConfig::*field;
+  std::uint32_t low, high;
+};
+
+inline constexpr std::uint32_t kWeekMs = 7u * 24 * 3600 * 1000;
+
+inline constexpr FieldLimit kFieldLimits[] = {
+    {"workers", &RuntimeConfig::workers, 0, 256},
+    {"queue_capacity", &RuntimeConfig::queue_capacity, 1, 1u << 16},
+    {"max_payload_bytes", &RuntimeConfig::max_payload_bytes, 256, 16u << 20},
+    {"max_result_bytes", &RuntimeConfig::max_result_bytes, 64, 16u << 20},
+    {"default_timeout_ms", &RuntimeConfig::default_timeout_ms, 1, kWeekMs},
+    {"finished_ids", &RuntimeConfig::finished_ids, 1, 1u << 20},
+    {"finished_id_ttl_ms", &RuntimeConfig::finished_id_ttl_ms, 1, kWeekMs},
+    {"json_arena_bytes", &RuntimeConfig::json_arena_bytes, 4096, 256u << 20},
+    {"log_records", &RuntimeConfig::log_records, 2, 1u << 20},
+    {"log_flush_interval_ms", &RuntimeConfig::log_flush_interval_ms, 1, 60000},
+    {"metric_capacity", &RuntimeConfig::metric_capacity, 64, 1u << 16},
+    {"event_records", &RuntimeConfig::event_records, 1, 1u << 16},
+    {"event_max_bytes", &RuntimeConfig::event_max_bytes, 16, 1u << 20},
+};
+
+// One relation between two sizes: field >= factor * other (at_least) or
+// field <= factor * other (at_most).
+struct FieldRelation {
+  enum Bound : std::uint8_t { at_least, at_most };
+  std::uint32_t RuntimeConfig::*field;
+  Bound bound;
+  std::uint32_t factor;
+  std::uint32_t RuntimeConfig::*other;
+};
+
+inline constexpr FieldRelation kFieldRelations[] = {
+    // A payload must parse inside one arena: cJSON needs about four times the
+    // text for its nodes in ordinary JSON.
+    {&RuntimeConfig::json_arena_bytes, FieldRelation::at_least, 4, &RuntimeConfig::max_payload_bytes},
+    // A handler builds an event's data in its arena, so a larger event could
+    // never be emitted.
+    {&RuntimeConfig::event_max_bytes, FieldRelation::at_most, 1, &RuntimeConfig::json_arena_bytes},
+};
+
+// Checks `value` against `factor` * `other_value`; the message names both as
+// given: "json_arena_bytes is 4096; expected at least 4 * max_payload_bytes
+// (16384) = 65536", or without the factor when it is 1. validate() and
+// edgerund's config file (with its own keys) word relations through this.
+Status check_relation(FieldRelation::Bound bound, std::uint32_t factor, std::string_view name, std::uint64_t value,
+                      std::string_view other_name, std::uint64_t other_value) noexcept;
+
+// Checks one config: every size in range (kFieldLimits) and the relations
+// between sizes (kFieldRelations). The message names the field, the value and
+// what was expected.
 Status validate(const RuntimeConfig& config) noexcept;
 
 // The worker count start() will use (resolves workers == 0).

@@ -78,6 +78,11 @@ class Runtime {
 
   // Before start(). Fails for an invalid or duplicate name, or after start.
   Status register_handler(std::string_view type, Handler handler, HandlerOptions options = {});
+  // Before start(). Replaces the options of the registered type `type`, for
+  // settings kept apart from the code that registers it (edgerund's
+  // `types.<name>` applies to built-in and exec types alike). Fails for a type
+  // that is not registered, or after start.
+  Status set_handler_options(std::string_view type, HandlerOptions options);
   // The worker count start() used (or will use).
   std::uint32_t worker_count() const noexcept;
   // Before start(); the objects must outlive the runtime.
