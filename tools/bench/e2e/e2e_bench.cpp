@@ -8,6 +8,13 @@
 // terminal state. A warm-up of W jobs runs to completion first and is not
 // measured. Latency is publish -> terminal status on steady_clock.
 //
+// CPU per job: with --device-pid (and --broker-pid) it reads that process's
+// user + system CPU time, all threads, from /proc/<pid>/stat just before the
+// first measured publish and again when the last measured terminal status
+// arrives, and divides the difference by the measured jobs. Start-up and the
+// warm-up are not counted. Its own CPU comes from getrusage over the same
+// window.
+//
 // Threading: everything runs on the main thread. main() drives libmosquitto
 // with drive_once() (poll, mosquitto_loop_read/_write/_misc), and all
 // bookkeeping happens in the callbacks, which libmosquitto calls from inside
@@ -31,10 +38,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <sys/resource.h>
+#include <sys/types.h>
 #include <unistd.h>
 #include <vector>
 
@@ -63,6 +73,8 @@ struct Options {
   long long online_timeout_s = 10;
   bool wait_online = true;
   bool json = false;
+  pid_t device_pid = 0;  // --device-pid; 0: its CPU is not measured
+  pid_t broker_pid = 0;  // --broker-pid; 0: its CPU is not measured
 };
 
 void usage(std::FILE* out) {
@@ -80,6 +92,9 @@ void usage(std::FILE* out) {
       "  --no-wait-online       submit as soon as the subscriptions are acknowledged\n"
       "  --online-timeout-s S   bound on --wait-online (default 10)\n"
       "  --run ID               run id in job ids b-<run>-<i> (default from time and pid)\n"
+      "  --device-pid PID       report the CPU per measured job of process PID (the device:\n"
+      "                         edgerund or edgerun_e2e_ceiling), all threads, from /proc\n"
+      "  --broker-pid PID       the same for the broker process\n"
       "  --json                 print one JSON object on stdout (the text line goes to stderr)\n",
       out);
 }
@@ -121,6 +136,10 @@ std::optional<Options> parse_args(int argc, char** argv) {
       if (!count(o.timeout_s, 1, 86400)) return std::nullopt;
     } else if (a == "--online-timeout-s") {
       if (!count(o.online_timeout_s, 1, 86400)) return std::nullopt;
+    } else if (a == "--device-pid" || a == "--broker-pid") {
+      long long pid = 0;
+      if (!count(pid, 1, 4'194'304)) return std::nullopt;  // PID_MAX_LIMIT
+      (a == "--device-pid" ? o.device_pid : o.broker_pid) = static_cast<pid_t>(pid);
     } else if (a == "--wait-online") {
       o.wait_online = true;
     } else if (a == "--no-wait-online") {
@@ -160,6 +179,66 @@ std::optional<Options> parse_args(int argc, char** argv) {
   return o;
 }
 
+// User + system CPU time, in clock ticks, that process `pid` has used so far,
+// all its threads together (fields 14 and 15 of /proc/<pid>/stat, which
+// include threads that have exited); nullopt if it cannot be read. A tick is
+// 1/sysconf(_SC_CLK_TCK) s, 10 ms on Linux, so a window of a few seconds reads
+// to within a percent or two.
+std::optional<unsigned long long> process_cpu_ticks(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  std::FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return std::nullopt;
+  char buf[1024];
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // Field 2, the command name, is in parentheses and may hold spaces and
+  // parentheses itself: the fields after it start after the last ')'.
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return std::nullopt;
+  ++p;
+  // Skip fields 3 (state) to 13 (cmajflt).
+  for (int field = 3; field <= 13; ++field) {
+    while (*p == ' ') ++p;
+    while (*p != ' ' && *p != '\0') ++p;
+  }
+  char* end = nullptr;
+  const unsigned long long utime = std::strtoull(p, &end, 10);
+  if (end == p) return std::nullopt;
+  p = end;
+  const unsigned long long stime = std::strtoull(p, &end, 10);
+  if (end == p) return std::nullopt;
+  return utime + stime;
+}
+
+// This process's own user + system CPU time in seconds (microsecond steps).
+double self_cpu_s() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+// CPU readings at the start and the end of the measured window.
+struct CpuWindow {
+  pid_t pid = 0;  // 0: not measured
+  std::optional<unsigned long long> start, end;
+
+  void sample_start() {
+    if (pid != 0) start = process_cpu_ticks(pid);
+  }
+  void sample_end() {
+    if (pid != 0) end = process_cpu_ticks(pid);
+  }
+  // Seconds of CPU in the window; nullopt if not measured or unreadable.
+  std::optional<double> seconds() const {
+    if (!start || !end || *end < *start) return std::nullopt;
+    static const long ticks_per_s = sysconf(_SC_CLK_TCK);
+    return static_cast<double>(*end - *start) / static_cast<double>(ticks_per_s);
+  }
+};
+
 enum class Phase { connecting, subscribing, waiting_online, warmup, measured, done, failed };
 
 bool is_terminal(std::string_view state) {
@@ -180,6 +259,8 @@ class Bench {
         total_(static_cast<std::size_t>(opt.warmup + opt.jobs)),
         published_at_(total_),
         finished_(total_, 0) {
+    device_cpu_.pid = opt.device_pid;
+    broker_cpu_.pid = opt.broker_pid;
     const std::string base = opt.prefix + "/" + opt.device;
     submit_topic_ = base + "/jobs/submit";
     status_filter_ = base + "/jobs/+/status";
@@ -283,6 +364,11 @@ class Bench {
         start_measured();
       } else if (phase_ == Phase::measured) {
         phase_ = Phase::done;
+        // At once, before anything else this process does: the window ends
+        // with the last status.
+        device_cpu_.sample_end();
+        broker_cpu_.sample_end();
+        self_cpu_end_s_ = self_cpu_s();
       }
     }
   }
@@ -308,13 +394,37 @@ class Bench {
     for (double v : latencies_ms_) sum += v;
     const double mean = latencies_ms_.empty() ? 0.0 : sum / static_cast<double>(latencies_ms_.size());
     const double p50 = percentile(0.50), p99 = percentile(0.99), max = latencies_ms_.empty() ? 0.0 : latencies_ms_.back();
+    const double jobs = static_cast<double>(latencies_ms_.size());
+    const std::optional<double> device_cpu_s = device_cpu_.seconds(), broker_cpu_s = broker_cpu_.seconds();
+    const double self_cpu = self_cpu_end_s_ - self_cpu_start_s_;
+    auto us_per_job = [&](std::optional<double> cpu_s) -> std::optional<double> {
+      if (!cpu_s || jobs == 0) return std::nullopt;
+      return *cpu_s * 1e6 / jobs;
+    };
+    const std::optional<double> device_us = us_per_job(device_cpu_s), broker_us = us_per_job(broker_cpu_s);
+    const double self_us = jobs == 0 ? 0.0 : self_cpu * 1e6 / jobs;
+    auto us_text = [](std::optional<double> us) {
+      if (!us) return std::string("-");
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f", *us);
+      return std::string(buf);
+    };
 
     std::FILE* text_out = opt_.json ? stderr : stdout;
     std::fprintf(text_out,
                  "edgerun_e2e_bench: %s/%s: %zu jobs (window %lld, warmup %lld) in %.3f s: %.0f jobs/s; "
-                 "latency ms p50 %.3f p99 %.3f max %.3f; non-succeeded %" PRIu64 "\n",
+                 "latency ms p50 %.3f p99 %.3f max %.3f; CPU us/job device %s broker %s submitter %.1f; "
+                 "non-succeeded %" PRIu64 "\n",
                  opt_.prefix.c_str(), opt_.device.c_str(), latencies_ms_.size(), opt_.window, opt_.warmup, elapsed_s, rate,
-                 p50, p99, max, non_succeeded_);
+                 p50, p99, max, us_text(device_us).c_str(), us_text(broker_us).c_str(), self_us, non_succeeded_);
+    if (opt_.device_pid != 0 && !device_us) {
+      std::fprintf(stderr, "edgerun_e2e_bench: could not read /proc/%d/stat at both ends of the window\n",
+                   static_cast<int>(opt_.device_pid));
+    }
+    if (opt_.broker_pid != 0 && !broker_us) {
+      std::fprintf(stderr, "edgerun_e2e_bench: could not read /proc/%d/stat at both ends of the window\n",
+                   static_cast<int>(opt_.broker_pid));
+    }
     if (non_succeeded_ != 0) std::fprintf(stderr, "edgerun_e2e_bench: first non-succeeded: %s\n", first_error_.c_str());
     if (duplicates_ + malformed_ + unknown_state_ != 0) {
       std::fprintf(stderr,
@@ -337,6 +447,20 @@ class Bench {
       cJSON_AddNumberToObject(o.get(), "p99_ms", p99);
       cJSON_AddNumberToObject(o.get(), "max_ms", max);
       cJSON_AddNumberToObject(o.get(), "mean_ms", mean);
+      // CPU per measured job, in microseconds; null when not measured.
+      auto add_optional = [&](const char* key, std::optional<double> v) {
+        if (v) {
+          cJSON_AddNumberToObject(o.get(), key, *v);
+        } else {
+          cJSON_AddNullToObject(o.get(), key);
+        }
+      };
+      add_optional("cpu_us_per_job", device_us);
+      add_optional("device_cpu_s", device_cpu_s);
+      add_optional("broker_cpu_us_per_job", broker_us);
+      add_optional("broker_cpu_s", broker_cpu_s);
+      cJSON_AddNumberToObject(o.get(), "submitter_cpu_us_per_job", self_us);
+      cJSON_AddNumberToObject(o.get(), "submitter_cpu_s", self_cpu);
       cJSON_AddNumberToObject(o.get(), "non_succeeded", static_cast<double>(non_succeeded_));
       cJSON* by_state = cJSON_AddObjectToObject(o.get(), "non_succeeded_by_state");
       for (const auto& [state, n] : non_succeeded_by_state_) cJSON_AddNumberToObject(by_state, state.c_str(), static_cast<double>(n));
@@ -373,6 +497,10 @@ class Bench {
 
   void start_measured() {
     phase_ = Phase::measured;
+    // Before the clock starts, so that reading /proc is not in the window.
+    device_cpu_.sample_start();
+    broker_cpu_.sample_start();
+    self_cpu_start_s_ = self_cpu_s();
     measure_start_ = Clock::now();
     measure_end_ = measure_start_;
     start_phase(total_);
@@ -433,6 +561,8 @@ class Bench {
   std::size_t finished_in_phase_ = 0;
 
   Clock::time_point measure_start_{}, measure_end_{};
+  CpuWindow device_cpu_, broker_cpu_;
+  double self_cpu_start_s_ = 0, self_cpu_end_s_ = 0;
   std::vector<double> latencies_ms_;
   std::uint64_t non_succeeded_ = 0, progress_ = 0, duplicates_ = 0, malformed_ = 0, foreign_ = 0, unknown_state_ = 0;
   std::map<std::string, std::uint64_t> non_succeeded_by_state_;
@@ -464,6 +594,13 @@ int main(int argc, char** argv) {
   if (!broker) {
     std::fprintf(stderr, "edgerun_e2e_bench: --url '%s' is not mqtt://host[:port]\n", opt.url.c_str());
     return kExitUsage;
+  }
+  for (const pid_t pid : {opt.device_pid, opt.broker_pid}) {
+    if (pid != 0 && !process_cpu_ticks(pid)) {
+      std::fprintf(stderr, "edgerun_e2e_bench: cannot read the CPU time of pid %d from /proc/%d/stat\n",
+                   static_cast<int>(pid), static_cast<int>(pid));
+      return kExitUsage;
+    }
   }
 
   struct sigaction sa {};
