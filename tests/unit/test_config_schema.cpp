@@ -70,7 +70,7 @@ std::string actual(std::string_view pattern) {
   std::string out;
   for (const std::string& part : split(pattern)) {
     std::string shown = part.starts_with('<') ? "t" : part;
-    if (shown.ends_with("[]")) shown.insert(shown.size() - 1, "0");
+    if (shown.ends_with("[]")) shown.insert(shown.end() - 1, '0');
     out += (out.empty() ? "" : ".") + shown;
   }
   return out;
@@ -252,7 +252,7 @@ TEST(ConfigSchema, MovedKeysSayWhereTheyWent) {
   for (const Key* key : value_keys(Shape::moved)) {
     ++checked;
     std::string target(key->moved_to);
-    target.replace(target.find('<'), target.find('>') - target.find('<') + 1, "t");
+    target.replace(target.find('<'), target.find('>') - target.find('<') + 1, 1, 't');
     EXPECT_EQ(parse(config_with(key->path, "1")).error,
               std::string(kPath) + ": " + actual(key->path) + ": moved to " + target);
   }

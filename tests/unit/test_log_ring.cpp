@@ -55,7 +55,7 @@ class CollectingSink final : public LogSink {
 
 std::vector<std::string> numbered(const char* prefix, int from, int to) {
   std::vector<std::string> out;
-  for (int i = from; i < to; ++i) out.push_back(prefix + std::to_string(i));
+  for (int i = from; i < to; ++i) out.push_back(std::string(prefix).append(std::to_string(i)));
   return out;
 }
 

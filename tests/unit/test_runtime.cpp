@@ -138,8 +138,8 @@ TEST_F(RuntimeTest, AHandlerWithoutAResultSucceedsWithAnEmptyObject) {
   ASSERT_TRUE(rt.runtime.register_handler("nothing", [](JobContext&) { return HandlerResult::success(); }).ok());
   ASSERT_TRUE(rt.start());
   for (int round = 0; round < 3; ++round) {
-    const std::string with = "with" + std::to_string(round);
-    const std::string without = "without" + std::to_string(round);
+    const std::string with = numbered_id("with", round);
+    const std::string without = numbered_id("without", round);
     ASSERT_TRUE(rt.submit(with, "echo", R"({"left":"behind"})").accepted);
     auto first = rt.recorder.wait_terminal(with);
     ASSERT_TRUE(first);
@@ -211,18 +211,18 @@ TEST_F(RuntimeTest, QueueFullWhenWorkersAndQueueAreTaken) {
   const RuntimeConfig config = small_config();
   const int capacity = static_cast<int>(config.workers + config.queue_capacity);
   for (int i = 0; i < static_cast<int>(config.workers); ++i) {
-    ASSERT_TRUE(rt.submit("w" + std::to_string(i), "gated").accepted);
+    ASSERT_TRUE(rt.submit(numbered_id("w", i), "gated").accepted);
   }
   ASSERT_TRUE(gate.wait_entered(static_cast<int>(config.workers)));
   for (int i = static_cast<int>(config.workers); i < capacity; ++i) {
-    ASSERT_TRUE(rt.submit("w" + std::to_string(i), "gated").accepted) << i;
+    ASSERT_TRUE(rt.submit(numbered_id("w", i), "gated").accepted) << i;
   }
   const SubmitResult refused = rt.submit("one-too-many", "echo");
   EXPECT_EQ(refused.rejection, ErrorCode::queue_full);
   EXPECT_EQ(refused.id_view(), "one-too-many");
   gate.open();
   for (int i = 0; i < capacity; ++i) {
-    auto done = rt.recorder.wait_terminal("w" + std::to_string(i));
+    auto done = rt.recorder.wait_terminal(numbered_id("w", i));
     ASSERT_TRUE(done);
     EXPECT_EQ(done->state, JobState::succeeded);
   }
@@ -253,9 +253,9 @@ TEST_F(RuntimeTest, HandlerErrorAndExceptionFailTheJobButNotTheWorker) {
   EXPECT_EQ(t->message, "boom");
   EXPECT_EQ(ti->error, ErrorCode::handler_error);
   // Both workers still take jobs.
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(rt.submit("after" + std::to_string(i), "echo").accepted);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(rt.submit(numbered_id("after", i), "echo").accepted);
   for (int i = 0; i < 4; ++i) {
-    auto done = rt.recorder.wait_terminal("after" + std::to_string(i));
+    auto done = rt.recorder.wait_terminal(numbered_id("after", i));
     ASSERT_TRUE(done);
     EXPECT_EQ(done->state, JobState::succeeded);
   }
@@ -346,13 +346,13 @@ TEST_F(RuntimeTest, CancelingQueuedJobsOverAndOverKeepsTheWholeQueue) {
   }).ok());
   ASSERT_TRUE(rt.start());
   const RuntimeConfig config = small_config();
-  for (std::uint32_t i = 0; i < config.workers; ++i) ASSERT_TRUE(rt.submit("held" + std::to_string(i), "gated").accepted);
+  for (std::uint32_t i = 0; i < config.workers; ++i) ASSERT_TRUE(rt.submit(numbered_id("held", i), "gated").accepted);
   ASSERT_TRUE(gate.wait_entered(static_cast<int>(config.workers)));
   // One job waits at the head of the queue for the whole test.
   ASSERT_TRUE(rt.submit("first", "record").accepted);
   const int churn = static_cast<int>(config.queue_capacity) * 10;
   for (int i = 0; i < churn; ++i) {
-    const std::string id = "churn" + std::to_string(i);
+    const std::string id = numbered_id("churn", i);
     const SubmitResult submitted = rt.submit(id, "record");
     ASSERT_TRUE(submitted.accepted) << id << ": " << submitted.message_view();
     ASSERT_TRUE(rt.runtime.cancel(id));
@@ -361,7 +361,7 @@ TEST_F(RuntimeTest, CancelingQueuedJobsOverAndOverKeepsTheWholeQueue) {
   // Slots of canceled jobs come back with the loop's next batch.
   std::vector<std::string> expected{"first"};
   for (std::uint32_t i = 1; i < config.queue_capacity; ++i) {
-    const std::string id = "fill" + std::to_string(i);
+    const std::string id = numbered_id("fill", i);
     ASSERT_TRUE(rt.submit(id, "record").accepted) << id;
     expected.push_back(id);
   }
@@ -436,7 +436,7 @@ TEST_F(RuntimeTest, WorkersAreNamedAndEveryWorkerRunsJobs) {
   ASSERT_TRUE(rt.submit("g1", "gated").accepted);
   ASSERT_TRUE(gate.wait_entered(2));  // both workers busy: w0 and w1 exist
   gate.open();
-  for (int i = 0; i < 8; ++i) ASSERT_TRUE(rt.submit("n" + std::to_string(i), "name").accepted);
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(rt.submit(numbered_id("n", i), "name").accepted);
   ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
   for (const std::string& name : names) EXPECT_TRUE(name == "edgerun-w0" || name == "edgerun-w1") << name;
   EXPECT_FALSE(names.empty());
@@ -444,7 +444,7 @@ TEST_F(RuntimeTest, WorkersAreNamedAndEveryWorkerRunsJobs) {
 
 TEST_F(RuntimeTest, ShutdownWithDrainFinishesQueuedJobsAndRejectsNewOnes) {
   ASSERT_TRUE(rt.start());
-  for (int i = 0; i < 6; ++i) ASSERT_TRUE(rt.submit("d" + std::to_string(i), "gated").accepted);
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(rt.submit(numbered_id("d", i), "gated").accepted);
   ASSERT_TRUE(gate.wait_entered(2));
   rt.runtime.shutdown(true, 30s);
   const SubmitResult late = rt.submit("late", "echo");
@@ -452,7 +452,7 @@ TEST_F(RuntimeTest, ShutdownWithDrainFinishesQueuedJobsAndRejectsNewOnes) {
   gate.open();
   rt.join();
   for (int i = 0; i < 6; ++i) {
-    auto done = rt.recorder.wait_terminal("d" + std::to_string(i), 0ms);
+    auto done = rt.recorder.wait_terminal(numbered_id("d", i), 0ms);
     ASSERT_TRUE(done) << i;
     EXPECT_EQ(done->state, JobState::succeeded);
   }
@@ -460,12 +460,12 @@ TEST_F(RuntimeTest, ShutdownWithDrainFinishesQueuedJobsAndRejectsNewOnes) {
 
 TEST_F(RuntimeTest, ShutdownDrainTimeoutCancelsWhatIsLeft) {
   ASSERT_TRUE(rt.start());
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(rt.submit("s" + std::to_string(i), "gated").accepted);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(rt.submit(numbered_id("s", i), "gated").accepted);
   ASSERT_TRUE(gate.wait_entered(2));
   rt.runtime.shutdown(true, 50ms);
   rt.join();  // returns only because the drain timeout canceled the jobs
   for (int i = 0; i < 4; ++i) {
-    auto done = rt.recorder.wait_terminal("s" + std::to_string(i), 0ms);
+    auto done = rt.recorder.wait_terminal(numbered_id("s", i), 0ms);
     ASSERT_TRUE(done) << i;
     EXPECT_EQ(done->state, JobState::canceled);
   }
@@ -473,11 +473,11 @@ TEST_F(RuntimeTest, ShutdownDrainTimeoutCancelsWhatIsLeft) {
 
 TEST_F(RuntimeTest, ShutdownWithoutDrainCancelsQueuedAndRunningJobs) {
   ASSERT_TRUE(rt.start());
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(rt.submit("c" + std::to_string(i), "gated").accepted);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(rt.submit(numbered_id("c", i), "gated").accepted);
   ASSERT_TRUE(gate.wait_entered(2));
   rt.stop(false);
   for (int i = 0; i < 5; ++i) {
-    auto done = rt.recorder.wait_terminal("c" + std::to_string(i), 0ms);
+    auto done = rt.recorder.wait_terminal(numbered_id("c", i), 0ms);
     ASSERT_TRUE(done) << i;
     EXPECT_EQ(done->state, JobState::canceled);
   }
@@ -521,7 +521,7 @@ class RecordingLogSink final : public LogSink {
     std::lock_guard lock(mutex);
     std::string line = std::string(to_string(record.level)) + " " + std::string(record.message());
     for (std::size_t i = 0; i < record.field_count(); ++i) {
-      line += " " + std::string(record.field(i).key) + "=" + std::string(record.field(i).value);
+      line.append(" ").append(record.field(i).key).append("=").append(record.field(i).value);
     }
     lines.push_back(line);
   }
@@ -561,7 +561,7 @@ TEST(RuntimeTelemetry, HandlerLogsEventsAndMetricsReachTheirSinks) {
   ASSERT_TRUE(rt.start());
   // The event ring holds 2; whether the flush ran between two jobs is up to
   // timing, so every event is either delivered or refused, never lost.
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(rt.submit("c" + std::to_string(i), "chatty").accepted);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(rt.submit(numbered_id("c", i), "chatty").accepted);
   ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
   rt.stop(true, 1s);  // the final flush delivers what is left
 
@@ -590,7 +590,7 @@ TEST(RuntimeTelemetry, BuiltinMetricsDescribeTheRun) {
   ASSERT_TRUE(rt.start());
   // Two rounds of 5 (the queue holds 8), waiting between them.
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(rt.submit("m" + std::to_string(i), "echo").accepted);
+    ASSERT_TRUE(rt.submit(numbered_id("m", i), "echo").accepted);
     if (i == 4) {
       ASSERT_TRUE(rt.runtime.wait_until_all_jobs_finished(10s));
     }
@@ -716,11 +716,11 @@ TEST(RuntimeWorkers, ABurstOfJobsWakesEveryIdleWorker) {
     return gate.pass(job) ? HandlerResult::success() : HandlerResult::failure("stopped");
   }).ok());
   ASSERT_TRUE(rt.start());
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(rt.submit("burst-" + std::to_string(i), "gated").accepted);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(rt.submit(numbered_id("burst-", i), "gated").accepted);
   EXPECT_TRUE(gate.wait_entered(4));
   gate.open();
   for (int i = 0; i < 4; ++i) {
-    auto done = rt.recorder.wait_terminal("burst-" + std::to_string(i));
+    auto done = rt.recorder.wait_terminal(numbered_id("burst-", i));
     ASSERT_TRUE(done);
     EXPECT_EQ(done->state, JobState::succeeded);
   }
@@ -909,7 +909,7 @@ TEST(RuntimeOnTheLoop, EveryJobSubmittedInALoopCallbackRuns) {
     // batch except by chance, and the last fills the queue.
     const int n = round.load() == 0 ? 1 : round.load() == 1 ? 7 : 8;
     for (int i = 0; i < n; ++i) {
-      const std::string id = "r" + std::to_string(round.load()) + "-" + std::to_string(i);
+      const std::string id = numbered_id("r", round.load()).append(numbered_id("-", i));
       if (!rt.runtime.submit(JobRequest{id, "noop", "", {}}).accepted) refused.fetch_add(1);
     }
   };
@@ -923,7 +923,7 @@ TEST(RuntimeOnTheLoop, EveryJobSubmittedInALoopCallbackRuns) {
     caller.poke();
     const int n = r == 0 ? 1 : r == 1 ? 7 : 8;
     for (int i = 0; i < n; ++i) {
-      const std::string id = "r" + std::to_string(r) + "-" + std::to_string(i);
+      const std::string id = numbered_id("r", r).append(numbered_id("-", i));
       auto done = rt.recorder.wait_terminal(id);
       ASSERT_TRUE(done) << id;
       EXPECT_EQ(done->state, JobState::succeeded);

@@ -33,7 +33,7 @@ TEST(RuntimeConcurrency, ManyProducersLoseNothingAndRunNothingTwice) {
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&, p] {
       for (int i = 0; i < kJobsEach; ++i) {
-        const std::string id = "p" + std::to_string(p) + "-" + std::to_string(i);
+        const std::string id = numbered_id("p", p).append(numbered_id("-", i));
         // A queue_full rejection is final for that submission; like a
         // submitter would, resubmit the same id (it was never accepted).
         for (;;) {
@@ -82,7 +82,7 @@ TEST(RuntimeConcurrency, CancelRacingWithCompletionGivesExactlyOneTerminalStatus
   ASSERT_TRUE(rt.start());
   constexpr int kJobs = 2000;
   for (int i = 0; i < kJobs; ++i) {
-    const std::string id = "c" + std::to_string(i);
+    const std::string id = numbered_id("c", i);
     while (!rt.submit(id, "quick").accepted) std::this_thread::yield();
     rt.runtime.cancel(id);  // may hit queued, running or already finished
   }

@@ -50,6 +50,7 @@
 
 namespace {
 
+using namespace edgerun;
 using namespace edgerun::bench::e2e;
 using Clock = std::chrono::steady_clock;
 
@@ -157,7 +158,7 @@ std::optional<Options> parse_args(int argc, char** argv) {
     usage(stderr);
     return std::nullopt;
   }
-  if (!valid_id(o.device)) {
+  if (!is_valid_id(o.device)) {
     std::fprintf(stderr, "edgerun_e2e_bench: --device '%s' is not an id ([A-Za-z0-9._-]{1,64})\n", o.device.c_str());
     return std::nullopt;
   }
@@ -172,7 +173,7 @@ std::optional<Options> parse_args(int argc, char** argv) {
     o.run_id = buf;
   }
   // "b-" + run + "-" + up to 9 digits must stay a valid id.
-  if (!valid_id(o.run_id) || o.run_id.size() > 64 - 2 - 1 - 9) {
+  if (!is_valid_id(o.run_id) || o.run_id.size() > kMaxIdLength - 2 - 1 - 9) {
     std::fprintf(stderr, "edgerun_e2e_bench: --run '%s' is not an id of at most 52 characters\n", o.run_id.c_str());
     return std::nullopt;
   }
@@ -241,11 +242,6 @@ struct CpuWindow {
 
 enum class Phase { connecting, subscribing, waiting_online, warmup, measured, done, failed };
 
-bool is_terminal(std::string_view state) {
-  return state == "succeeded" || state == "failed" || state == "rejected" || state == "timed_out" ||
-         state == "canceled";
-}
-
 struct JsonDeleter {
   void operator()(cJSON* j) const { cJSON_Delete(j); }
 };
@@ -261,10 +257,9 @@ class Bench {
         finished_(total_, 0) {
     device_cpu_.pid = opt.device_pid;
     broker_cpu_.pid = opt.broker_pid;
-    const std::string base = opt.prefix + "/" + opt.device;
-    submit_topic_ = base + "/jobs/submit";
-    status_filter_ = base + "/jobs/+/status";
-    presence_topic_ = base + "/status";
+    submit_topic_ = submit_topic(opt.prefix, opt.device);
+    status_filter_ = job_status_filter(opt.prefix, opt.device);
+    presence_topic_ = presence_topic(opt.prefix, opt.device);
     id_prefix_ = "b-" + opt.run_id + "-";
     latencies_ms_.reserve(static_cast<std::size_t>(opt.jobs));
   }
@@ -327,8 +322,9 @@ class Bench {
       return;
     }
     const std::string_view st = state_str;
-    if (!is_terminal(st)) {
-      if (st == "queued" || st == "running") {
+    const std::optional<JobState> job_state = job_state_from_string(st);
+    if (!job_state || !is_terminal(*job_state)) {
+      if (job_state) {
         ++progress_;
       } else {
         ++unknown_state_;
@@ -347,7 +343,7 @@ class Bench {
       latencies_ms_.push_back(std::chrono::duration<double, std::milli>(now - published_at_[*index]).count());
       measure_end_ = now;
     }
-    if (st != "succeeded") {
+    if (*job_state != JobState::succeeded) {
       ++non_succeeded_;
       ++non_succeeded_by_state_[std::string(st)];
       if (first_error_.empty()) {
@@ -590,8 +586,8 @@ int main(int argc, char** argv) {
   const std::optional<Options> parsed = parse_args(argc, argv);
   if (!parsed) return kExitUsage;
   const Options& opt = *parsed;
-  const std::optional<BrokerAddress> broker = parse_mqtt_url(opt.url);
-  if (!broker) {
+  MqttUrl broker;
+  if (parse_mqtt_url(opt.url, broker) != nullptr || broker.tls) {
     std::fprintf(stderr, "edgerun_e2e_bench: --url '%s' is not mqtt://host[:port]\n", opt.url.c_str());
     return kExitUsage;
   }
@@ -624,7 +620,7 @@ int main(int argc, char** argv) {
   mosquitto_disconnect_v5_callback_set(mosq, disconnect_cb);
 
   int rc = set_client_options(mosq) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_INVAL;
-  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_connect_bind_v5(mosq, broker->host.c_str(), broker->port, 30, nullptr, nullptr);
+  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_connect_bind_v5(mosq, broker.host.c_str(), broker.port, 30, nullptr, nullptr);
   if (rc != MOSQ_ERR_SUCCESS) {
     std::fprintf(stderr, "edgerun_e2e_bench: connect %s: %s\n", opt.url.c_str(),
                  rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc));

@@ -35,6 +35,7 @@
 
 namespace {
 
+using namespace edgerun;
 using namespace edgerun::bench::e2e;
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -42,7 +43,7 @@ extern "C" void on_signal(int) { g_stop = 1; }
 
 struct Ceiling {
   std::string device;
-  std::string submit_topic, status_prefix, presence_topic, rejected_topic;
+  std::string prefix, submit_topic, presence_topic, rejected_topic;
   mosquitto* mosq = nullptr;
   bool connected_once = false;
   bool fatal = false;
@@ -86,7 +87,7 @@ struct Ceiling {
   void on_message(const mosquitto_message* msg) {
     cJSON* root = cJSON_ParseWithLength(static_cast<const char*>(msg->payload), static_cast<std::size_t>(msg->payloadlen));
     const cJSON* id = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "id") : nullptr;
-    if (!cJSON_IsString(id) || !valid_id(id->valuestring)) {
+    if (!cJSON_IsString(id) || !is_valid_id(id->valuestring)) {
       char buf[256];
       std::snprintf(buf, sizeof buf,
                     R"({"v":1,"device":"%s","ts":%)" PRId64
@@ -111,7 +112,7 @@ struct Ceiling {
     cJSON_AddItemToObject(status, "result", params);
     char* text = cJSON_PrintUnformatted(status);
     if (text != nullptr) {
-      publish(status_prefix + id->valuestring + "/status", text, false);
+      publish(job_status_topic(prefix, device, id->valuestring), text, false);
       ++answered;
     }
     cJSON_free(text);
@@ -156,8 +157,8 @@ int main(int argc, char** argv) {
       return 64;
     }
   }
-  const std::optional<BrokerAddress> broker = parse_mqtt_url(url);
-  if (!broker || !valid_id(device) || prefix.empty() || prefix.find_first_of("+#") != std::string::npos) {
+  MqttUrl broker;
+  if (parse_mqtt_url(url, broker) != nullptr || broker.tls || !is_valid_id(device) || !is_valid_topic_prefix(prefix)) {
     std::fputs("edgerun_e2e_ceiling: need --url mqtt://host[:port] and --device ID (and a prefix without wildcards)\n",
                stderr);
     return 64;
@@ -172,11 +173,10 @@ int main(int argc, char** argv) {
   MosquittoLib lib;
   Ceiling c;
   c.device = device;
-  const std::string base = prefix + "/" + device;
-  c.submit_topic = base + "/jobs/submit";
-  c.status_prefix = base + "/jobs/";
-  c.presence_topic = base + "/status";
-  c.rejected_topic = base + "/jobs/rejected";
+  c.prefix = prefix;
+  c.submit_topic = submit_topic(prefix, device);
+  c.presence_topic = presence_topic(prefix, device);
+  c.rejected_topic = rejected_topic(prefix, device);
 
   const std::string client_id = "e2e-ceiling-" + device + "-" + std::to_string(getpid());
   c.mosq = mosquitto_new(client_id.c_str(), true, &c);
@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
     rc = mosquitto_will_set_v5(c.mosq, c.presence_topic.c_str(), static_cast<int>(offline.size()), offline.data(), 1, true,
                                nullptr);
   }
-  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_connect_bind_v5(c.mosq, broker->host.c_str(), broker->port, 30, nullptr, nullptr);
+  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_connect_bind_v5(c.mosq, broker.host.c_str(), broker.port, 30, nullptr, nullptr);
   if (rc != MOSQ_ERR_SUCCESS) {
     std::fprintf(stderr, "edgerun_e2e_ceiling: connect %s: %s\n", url.c_str(),
                  rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc));

@@ -1,5 +1,5 @@
-// Pieces the end-to-end bench and the ceiling device share: the broker URL,
-// flag parsing helpers, wall-clock milliseconds and the libmosquitto options
+// Pieces the end-to-end bench and the ceiling device share: flag parsing
+// helpers, wall-clock milliseconds and the libmosquitto options
 // both set. Header-only, so each program stays one translation unit.
 #pragma once
 
@@ -15,57 +15,14 @@
 #include <string>
 #include <string_view>
 
+// The protocol's rules (ids, topics, broker URLs, job states) are
+// edgerun_protocol's, as in the daemon.
+#include "edgerun/ids.hpp"
+#include "edgerun/job_state.hpp"
+#include "edgerun/mqtt_url.hpp"
+#include "edgerun/topics.hpp"
+
 namespace edgerun::bench::e2e {
-
-struct BrokerAddress {
-  std::string host;
-  int port = 1883;
-};
-
-// Accepts mqtt://host[:port][/] and mqtt://[v6-literal][:port][/], as
-// PROTOCOL.md's mqtt.url does. TLS (mqtts://) is not supported: the bench
-// measures the runtime, and a loopback broker needs no TLS.
-inline std::optional<BrokerAddress> parse_mqtt_url(std::string_view url) {
-  constexpr std::string_view scheme = "mqtt://";
-  if (url.substr(0, scheme.size()) != scheme) return std::nullopt;
-  url.remove_prefix(scheme.size());
-  if (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  BrokerAddress out;
-  std::string_view rest;
-  if (!url.empty() && url.front() == '[') {
-    const std::size_t close = url.find(']');
-    if (close == std::string_view::npos || close == 1) return std::nullopt;
-    out.host = std::string(url.substr(1, close - 1));
-    rest = url.substr(close + 1);
-  } else {
-    const std::size_t colon = url.find(':');
-    out.host = std::string(url.substr(0, colon));
-    rest = colon == std::string_view::npos ? std::string_view{} : url.substr(colon);
-  }
-  if (out.host.empty()) return std::nullopt;
-  if (!rest.empty()) {
-    if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6) return std::nullopt;
-    int port = 0;
-    for (char c : rest.substr(1)) {
-      if (c < '0' || c > '9') return std::nullopt;
-      port = port * 10 + (c - '0');
-    }
-    if (port < 1 || port > 65535) return std::nullopt;
-    out.port = port;
-  }
-  return out;
-}
-
-// Ids as PROTOCOL.md allows them: [A-Za-z0-9._-]{1,64}.
-inline bool valid_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-                    c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 inline std::int64_t unix_ms() {
   using namespace std::chrono;
