@@ -13,6 +13,12 @@ namespace {
 
 using OversizeTest = DaemonTest;
 
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kThreadSanitizer = true;
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+
 // The resident set of `pid` in KiB, from /proc (0 when it cannot be read).
 long resident_kib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -70,8 +76,13 @@ TEST_F(OversizeTest, ACancelFloodLeavesMemoryFlatAndCancelStillWorks) {
   ASSERT_TRUE(canceled) << daemon_->process().err();
   EXPECT_EQ(json_string(canceled.get(), "state"), "canceled");
 
+  // ThreadSanitizer maps shadow memory for every heap address libmosquitto's
+  // packet buffers touch, so its RSS grows with a flood that leaks nothing
+  // (35 MiB for this one); the plain and ASan builds check the bound.
   const long growth_kib = resident_kib(pid) - before_kib;
-  EXPECT_LT(growth_kib, 8 * 1024) << "RSS grew by " << growth_kib << " KiB over " << kFlood << " oversized cancels";
+  if (!kThreadSanitizer) {
+    EXPECT_LT(growth_kib, 8 * 1024) << "RSS grew by " << growth_kib << " KiB over " << kFlood << " oversized cancels";
+  }
 
   // Every refusal is counted.
   auto snapshot = probe_.wait_for_message(
