@@ -135,6 +135,17 @@ void set_int(cJSON& root, const char* section, const char* key, double value) {
   cJSON_AddNumberToObject(object, key, value);
 }
 
+cJSON* add_exec_type(cJSON& root, const char* type, const char* program, std::initializer_list<const char*> args) {
+  cJSON* exec = child_object(&root, "exec");
+  cJSON* entry = cJSON_AddObjectToObject(exec, type);
+  cJSON_AddStringToObject(entry, "program", program);
+  if (args.size() != 0) {
+    cJSON* list = cJSON_AddArrayToObject(entry, "args");
+    for (const char* arg : args) cJSON_AddItemToArray(list, cJSON_CreateString(arg));
+  }
+  return entry;
+}
+
 void DaemonTest::start_daemon(const std::string& device, const std::function<void(cJSON&)>& edit,
                               const SpawnOptions& options) {
   daemon_ = std::make_unique<Daemon>(broker_, device, edit);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,6 +74,11 @@ Json wait_state(MqttProbe& probe, const std::string& device, const std::string& 
 
 // Sets root[section][key] to `value`, making the section when it is missing.
 void set_int(cJSON& root, const char* section, const char* key, double value);
+
+// Adds the exec job type `type` running `program` with `args` to the config,
+// making the `exec` section when it is missing; returns its entry for more keys.
+cJSON* add_exec_type(cJSON& root, const char* type, const char* program,
+                     std::initializer_list<const char*> args = {});
 
 // A broker on a free loopback port for each test, the daemon under test and a
 // submitter probe subscribed to edgerun/#.

@@ -24,17 +24,12 @@ using EdgerundExecIsolationTest = DaemonTest;
 TEST_F(EdgerundExecIsolationTest, ExecProgramGetsOnlyStdinStdoutAndStderr) {
   // Connected: the daemon's MQTT socket is open while the job runs.
   start_daemon("dev-fd", [](cJSON& root) {
-    cJSON* exec = cJSON_AddObjectToObject(&root, "exec");
-    cJSON* fds = cJSON_AddObjectToObject(exec, "fds");
-    cJSON_AddStringToObject(fds, "program", "/bin/sh");
     // The shell lists its own descriptors through a forked ls: the `exit`
     // after it keeps the shell from exec'ing ls in its place (the listing
     // would then be of ls, with the directory it reads open). A shell run
     // with -c and no redirections opens nothing itself, so this is exactly
     // what the daemon left open in the program it started.
-    cJSON* args = cJSON_AddArrayToObject(fds, "args");
-    cJSON_AddItemToArray(args, cJSON_CreateString("-c"));
-    cJSON_AddItemToArray(args, cJSON_CreateString("/bin/ls /proc/$$/fd; exit $?"));
+    add_exec_type(root, "fds", "/bin/sh", {"-c", "/bin/ls /proc/$$/fd; exit $?"});
   });
   ASSERT_TRUE(submit(probe_, dev(), "fds-1", "fds"));
   const Json status = wait_state(probe_, dev(), "fds-1", "succeeded");

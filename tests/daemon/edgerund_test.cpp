@@ -469,16 +469,9 @@ TEST_F(EdgerundTest, SighupReloadsTheConfigAndKeepsTheOldOneWhenBad) {
 
 TEST_F(EdgerundTest, ExecJobRunsTheConfiguredProgramAndReplacesABuiltin) {
   start_daemon("dev-x", [](cJSON& root) {
-    cJSON* exec = cJSON_AddObjectToObject(&root, "exec");
-    cJSON* hello = cJSON_AddObjectToObject(exec, "hello");
-    cJSON_AddStringToObject(hello, "program", "/bin/echo");
-    cJSON* args = cJSON_AddArrayToObject(hello, "args");
-    cJSON_AddItemToArray(args, cJSON_CreateString("hello from exec"));
+    add_exec_type(root, "hello", "/bin/echo", {"hello from exec"});
     // An exec type named like a built-in replaces it.
-    cJSON* sleep = cJSON_AddObjectToObject(exec, "sleep");
-    cJSON_AddStringToObject(sleep, "program", "/bin/echo");
-    cJSON* sleep_args = cJSON_AddArrayToObject(sleep, "args");
-    cJSON_AddItemToArray(sleep_args, cJSON_CreateString("not the built-in sleep"));
+    add_exec_type(root, "sleep", "/bin/echo", {"not the built-in sleep"});
   });
   ASSERT_TRUE(submit(probe_, dev(), "ex-1", "hello"));
   Json status = wait_state(probe_, dev(), "ex-1", "succeeded");

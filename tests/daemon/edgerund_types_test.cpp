@@ -33,10 +33,7 @@ TEST_F(EdgerundTypesTest, TypeTimeoutEndsABuiltInJobThatGivesNone) {
 
 TEST_F(EdgerundTypesTest, TypeTimeoutCapsWhatAJobAsksForOfAnExecType) {
   start_daemon("dev-types-exec", [](cJSON& root) {
-    cJSON* slow = cJSON_AddObjectToObject(cJSON_AddObjectToObject(&root, "exec"), "slow");
-    cJSON_AddStringToObject(slow, "program", "/bin/sleep");
-    const char* args[] = {"30"};
-    cJSON_AddItemToObject(slow, "args", cJSON_CreateStringArray(args, 1));
+    cJSON* slow = add_exec_type(root, "slow", "/bin/sleep", {"30"});
     cJSON_AddNumberToObject(slow, "stop_grace_ms", 100);
     set_type_timeout(root, "slow", 200);
   });
@@ -62,8 +59,7 @@ TEST_F(EdgerundTypesTest, UnknownTypeStopsStartUpNamingTheFileKeyAndTypes) {
 TEST_F(EdgerundTypesTest, CheckConfigKnowsTheExecTypesToo) {
   const auto edit = [](const char* type) {
     return [type](cJSON& root) {
-      cJSON* hello = cJSON_AddObjectToObject(cJSON_AddObjectToObject(&root, "exec"), "hello");
-      cJSON_AddStringToObject(hello, "program", "/bin/echo");
+      add_exec_type(root, "hello", "/bin/echo");
       set_type_timeout(root, type, 5000);
     };
   };
@@ -84,8 +80,7 @@ TEST_F(EdgerundTypesTest, CheckConfigKnowsTheExecTypesToo) {
 
 TEST_F(EdgerundTypesTest, ExecTimeoutOfAnOldConfigSaysWhereItMoved) {
   Daemon daemon(broker_, "dev-old", [](cJSON& root) {
-    cJSON* backup = cJSON_AddObjectToObject(cJSON_AddObjectToObject(&root, "exec"), "backup");
-    cJSON_AddStringToObject(backup, "program", "/bin/true");
+    cJSON* backup = add_exec_type(root, "backup", "/bin/true");
     cJSON_AddNumberToObject(backup, "timeout_ms", 900000);
   });
   ASSERT_TRUE(daemon.start());
