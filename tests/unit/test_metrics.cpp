@@ -239,23 +239,6 @@ TEST(Metrics, ObservationsCountedElsewhereAddToAHistogram) {
   EXPECT_EQ(seen[1].value, 0);
 }
 
-TEST(Metrics, ASoleWriterCounterAddsToItsCounterOnly) {
-  Metrics m(4);
-  const MetricId c = m.counter("c");
-  const MetricId g = m.gauge("g");
-  const Metrics::SoleWriterCounter counter = m.sole_writer(c);
-  counter.add();
-  counter.add(4);
-  m.add(c, 2);
-  EXPECT_EQ(m.value(c), 7);
-  // Not a counter, or no series: a handle that adds nothing.
-  m.sole_writer(g).add(3);
-  m.sole_writer(MetricId{}).add(3);
-  Metrics::SoleWriterCounter{}.add(3);
-  EXPECT_EQ(m.value(g), 0);
-  EXPECT_EQ(m.value(c), 7);
-}
-
 TEST(Metrics, UpdatesOfTheWrongKindDoNothing) {
   Metrics m(4);
   const MetricId c = m.counter("c");

@@ -894,9 +894,8 @@ TEST(RuntimeOnTheLoop, ASinkSubmittingDuringATimeoutLeavesTheTimedOutStatusWhole
   for (const std::string& id : ids) EXPECT_EQ(rt.recorder.states_of(id), later.states_of(id)) << id;
 }
 
-// Jobs submitted on the loop thread reach the workers in batches. However
-// many a callback submits, a whole batch or not, every one of them runs
-// without the loop having anything else to do.
+// However many jobs a loop callback submits, every one of them runs without
+// the loop having anything else to do.
 TEST(RuntimeOnTheLoop, EveryJobSubmittedInALoopCallbackRuns) {
   LoopCaller caller;  // outlives the runtime that calls it
   RunningRuntime rt;
@@ -927,8 +926,7 @@ TEST(RuntimeOnTheLoop, EveryJobSubmittedInALoopCallbackRuns) {
       auto done = rt.recorder.wait_terminal(id);
       ASSERT_TRUE(done) << id;
       EXPECT_EQ(done->state, JobState::succeeded);
-      // Each status once, in order, naming the job and its type (`queued`
-      // is delivered by submit() itself on the loop thread).
+      // Each status once, in order, naming the job and its type.
       const std::vector<RecordedStatus> statuses = rt.recorder.statuses_of(id);
       ASSERT_EQ(statuses.size(), 3u) << id;
       EXPECT_EQ(statuses[0].state, JobState::queued);
@@ -1020,29 +1018,65 @@ TEST(RuntimeSinks, AJobIsCountedByItsEndStateBeforeTheSinksHearOfIt) {
   EXPECT_EQ(reader.counted_when_heard(), (std::vector<double>{1, 2, 3, 1}));
 }
 
-TEST(RuntimeOnTheLoop, CancelOnTheLoopThreadDeliversCanceledBeforeItReturns) {
-  LoopCaller caller;  // outlives the runtime that calls it
+// Statuses are delivered from the loop's own callbacks, never from inside a
+// call into the runtime: a transport that submits or cancels from its
+// message callback is not called back before that call returns, and a sink
+// that submits is not called again inside its own on_status.
+class ReentryWatchingSink final : public StatusSink {
+ public:
+  explicit ReentryWatchingSink(Runtime& runtime) : runtime_(runtime) {}
+  // Set on the loop thread around calls into the runtime.
+  static thread_local bool inside_call;
+  std::atomic<bool> reentered{false};
+
+  void on_status(const JobStatusView& status) noexcept override {
+    if (inside_call) reentered.store(true);
+    if (status.id == "first" && is_terminal(status.state)) {
+      inside_call = true;
+      (void)runtime_.submit(JobRequest{"second", "noop", "", {}});
+      inside_call = false;
+    }
+  }
+
+ private:
+  Runtime& runtime_;
+};
+thread_local bool ReentryWatchingSink::inside_call = false;
+
+TEST(RuntimeOnTheLoop, NoStatusIsDeliveredFromInsideACallIntoTheRuntime) {
+  // Declared first: they outlive the runtime that calls them.
+  LoopCaller caller;
+  std::optional<ReentryWatchingSink> watcher;
   RunningRuntime rt;
+  watcher.emplace(rt.runtime);
+  rt.runtime.add_status_sink(*watcher);
   rt.runtime.add_component(caller);
+  ASSERT_TRUE(rt.runtime.register_handler("noop", [](JobContext&) { return HandlerResult::success(); }).ok());
   ASSERT_TRUE(rt.runtime.register_handler("wait", [](JobContext& job) {
     job.wait_for_cancel(30s);
     return HandlerResult::success();
   }).ok());
-  std::promise<std::vector<JobState>> seen;
+  std::promise<bool> canceled;
   caller.call = [&] {
-    const bool canceled = rt.runtime.cancel("w1");
-    // Whatever the transport publishes next about w1 comes after this.
-    std::vector<JobState> states = rt.recorder.states_of("w1");
-    if (!canceled) states.clear();
-    seen.set_value(states);
+    ReentryWatchingSink::inside_call = true;
+    const bool accepted = rt.runtime.submit(JobRequest{"first", "noop", "", {}}).accepted;
+    const bool did_cancel = rt.runtime.cancel("w1");
+    ReentryWatchingSink::inside_call = false;
+    canceled.set_value(accepted && did_cancel);
   };
   ASSERT_TRUE(rt.start());
   ASSERT_TRUE(rt.submit("w1", "wait").accepted);
   ASSERT_TRUE(rt.recorder.wait_state("w1", JobState::running));
   caller.poke();
-  auto future = seen.get_future();
+  auto future = canceled.get_future();
   ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
-  EXPECT_EQ(future.get(), (std::vector<JobState>{JobState::queued, JobState::running, JobState::canceled}));
+  EXPECT_TRUE(future.get());
+  ASSERT_TRUE(rt.recorder.wait_terminal("w1"));
+  ASSERT_TRUE(rt.recorder.wait_terminal("second"));
+  EXPECT_EQ(rt.recorder.states_of("w1"), (std::vector<JobState>{JobState::queued, JobState::running, JobState::canceled}));
+  EXPECT_EQ(rt.recorder.states_of("first"), (std::vector<JobState>{JobState::queued, JobState::running, JobState::succeeded}));
+  EXPECT_EQ(rt.recorder.states_of("second"), (std::vector<JobState>{JobState::queued, JobState::running, JobState::succeeded}));
+  EXPECT_FALSE(watcher->reentered.load());
 }
 
 }  // namespace

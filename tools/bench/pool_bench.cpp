@@ -219,8 +219,8 @@ class LoopPoster final : public edgerun::Component {
   void post(std::uint32_t count) noexcept {
     requested_.store(count);
     // libuv 1.44's uv_async_send may skip the wake-up after a plain load of
-    // the handle's pending flag: the fence makes the count visible first
-    // (see core/runtime/src/loop_wake.hpp).
+    // the handle's pending flag (libuv pull request 349): the fence makes
+    // the count visible before that load.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     uv_async_send(&poke_);
   }

@@ -19,11 +19,6 @@ class IdIndex {
     cells_[cell] = {hash, value};
   }
 
-  // Starts loading the line where a lookup of this hash begins. The index is
-  // as large as the queue, and its lines are touched at random: at a queue
-  // of thousands, each lookup is a cache miss unless asked for early.
-  void prefetch(std::uint64_t hash) const noexcept { __builtin_prefetch(&cells_[home(hash)]); }
-
   // Calls match(value) for each entry with this hash until it returns true;
   // returns that value, or kEmpty.
   template <class Match>
@@ -78,8 +73,8 @@ class IdIndex {
     while (size < 2 * capacity) size *= 2;
     return size;
   }
-  // The hash's low bits: hash_id() ends with a finalizer that mixes every
-  // bit of the id into them.
+  // The hash's low bits: the hash (std::hash of the id) mixes every byte
+  // of the id into them.
   std::uint32_t home(std::uint64_t hash) const noexcept { return static_cast<std::uint32_t>(hash) & mask_; }
   std::uint32_t next(std::uint32_t cell) const noexcept { return (cell + 1) & mask_; }
 

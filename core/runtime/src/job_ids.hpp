@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -21,6 +22,9 @@
 #include "id_index.hpp"
 
 namespace edgerun::detail {
+
+// Ids are compared by hash first, then by text.
+inline std::uint64_t hash_id(std::string_view id) noexcept { return std::hash<std::string_view>{}(id); }
 
 class JobIds {
  public:
@@ -60,24 +64,19 @@ class JobIds {
   }
 
   void add_in_flight(std::uint64_t hash, std::uint32_t slot) noexcept { index_.insert(hash, slot); }
-  void prefetch(std::uint64_t hash) const noexcept { index_.prefetch(hash); }
 
   // The job in `slot` ended: its entry now names a finished record, which
-  // takes the place of the oldest. `id` is the slot's id buffer, readable
-  // for kIdBytes whatever the id's length.
+  // takes the place of the oldest.
   void finish(const char* id, std::uint8_t length, std::uint64_t hash, std::uint32_t slot, JobState state,
               std::int64_t now_ms) noexcept {
-    // The oldest record is next_; no division by the capacity (a runtime
-    // value) on every job.
-    const std::uint32_t at = next_;
+    const std::uint32_t at = next_;  // the oldest record, once wrapped_
     Record& record = records_[at];
     if (wrapped_) index_.erase(record.hash, at | kRecordBit);
     if (++next_ == finished_capacity_) {
       next_ = 0;
       wrapped_ = true;
     }
-    // A fixed-size copy: no call, whatever the id's length.
-    std::memcpy(record.id.data(), id, kIdBytes);
+    std::memcpy(record.id.data(), id, length);
     record.length = length;
     record.hash = hash;
     record.state = state;

@@ -114,11 +114,6 @@ void Metrics::add(MetricId id, std::uint64_t delta) noexcept {
   }
 }
 
-Metrics::SoleWriterCounter Metrics::sole_writer(MetricId id) noexcept {
-  Series* s = series(id);
-  return s != nullptr && s->kind == MetricKind::counter ? SoleWriterCounter(&s->total) : SoleWriterCounter();
-}
-
 void Metrics::set(MetricId id, double value) noexcept {
   Series* s = series(id);
   if (s == nullptr || s->kind == MetricKind::histogram) return;

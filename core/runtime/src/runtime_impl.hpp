@@ -1,20 +1,28 @@
 #pragma once
-// Runtime::Impl: the state behind the public Runtime and the split of work
-// between threads.
+// Runtime::Impl: the state behind the public Runtime. Its parts, by
+// responsibility:
 //
-// Locks: table_mutex_ (admission, cancel, lookup, retire; a TableLock) is
-// the only lock on a job's path. Workers take jobs from the lock-free work
-// queue and report to the loop through a lock-free ring each. The two other
-// mutexes, the work queue's (for sleeping workers) and cancel_mutex_, may be
-// taken while holding table_mutex_, never the other way round. The inbox,
-// another lock-free ring, whose producers hold table_mutex_, carries what
-// other threads report (a job queued by a foreign submitter, a cancel). The
-// loop is the only thread that delivers statuses, runs timers and retires
-// slots; it delivers a job's states in order whatever order the reports
-// arrive in.
+// - admission (admission.cpp): decodes a submission, takes a slot in the
+//   job table and queues the job for the workers; cancel and lookup.
+// - the job table (job_table.hpp): slots, ids, the queue of waiting jobs,
+//   under one lock.
+// - the workers (worker.cpp): take a job, run its handler, report to the loop.
+// - completion (completion.cpp): on the loop, reads the reports in the inbox
+//   (inbox.hpp), delivers each job's statuses in protocol order, runs job
+//   timeouts and retires ended jobs.
+// - the lifecycle (runtime.cpp, loop.cpp): set-up, run, shutdown, log and
+//   event flushing, metrics.
+//
+// Locks: the job table's mutex, then the inbox's or the cancel mutex
+// (wait_for_cancel), never the other way round; the hot paths take one at a
+// time. Nothing calls a
+// sink or a handler while holding a lock. Statuses are delivered only from
+// the loop's own callbacks (the inbox's, a job's timer), never from inside a
+// call into the runtime, so a sink may submit or cancel freely.
 
 #include <uv.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -24,20 +32,18 @@
 #include <vector>
 
 #include "edgerun/json_arena.hpp"
-#include "edgerun/ring_queue.hpp"
 #include "edgerun/runtime.hpp"
 #include "edgerun/stderr_log_sink.hpp"
 #include "event_ring.hpp"
-#include "free_list.hpp"
-#include "job_ids.hpp"
+#include "inbox.hpp"
 #include "job_slot.hpp"
-#include "loop_wake.hpp"
-#include "spsc_ring.hpp"
-#include "table_lock.hpp"
-#include "work_queue.hpp"
-#include "worker_tally.hpp"
+#include "job_table.hpp"
 
 namespace edgerun {
+
+// Job duration buckets, seconds: from a trivial handler to a long exec job.
+inline constexpr std::array<double, 12> kJobDurationBounds{0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05,
+                                                           0.1,    0.5,    1,     5,     30,   300};
 
 class Runtime::Impl {
  public:
@@ -63,8 +69,6 @@ class Runtime::Impl {
 
   struct BuiltinMetrics {
     std::array<MetricId, kJobStateCount> jobs_by_state;
-    // The loop alone ends jobs (rejections are counted by the submitter).
-    std::array<Metrics::SoleWriterCounter, kJobStateCount> ended_by_state;
     std::array<MetricId, kRejectionCodeCount> rejected_by_reason;
     MetricId queue_depth, queue_capacity, queue_high_water, jobs_running, workers, worker_utilization;
     MetricId job_duration, log_dropped, log_written, events_dropped, metrics_refused, json_arena_high_water;
@@ -74,7 +78,6 @@ class Runtime::Impl {
   RuntimeConfig config_;
   uv_loop_t loop_{};
   std::uint32_t workers_count_ = 0;
-  std::uint32_t slot_count_ = 0;
   LogRing log_;
   Metrics metrics_;
   BuiltinMetrics builtin_{};
@@ -92,141 +95,84 @@ class Runtime::Impl {
 
  private:
   friend class WorkerJobContext;
-  struct ArenaSlab;
 
-  // Admission (table lock held).
+  // Admission (admission.cpp).
   SubmitResult reject(std::string_view id, ErrorCode code, std::string_view message) noexcept;
-  SubmitResult admit_locked(std::string_view id, std::uint64_t hash, std::string_view type, const cJSON* params,
-                            std::optional<std::uint32_t> timeout_ms, std::uint32_t& admitted) noexcept;
-  SubmitResult admit_request(const JobRequest& request, std::uint32_t& admitted) noexcept;
-  SubmitResult admit_json(std::string_view payload, std::uint32_t& admitted) noexcept;
-  // id: at most kMaxIdLength characters (checked by admission).
-  static SubmitResult accepted(std::string_view id) noexcept;
-  void deliver_queued_now(std::uint32_t index) noexcept;
-  // Before admission: on the loop thread with no slot free, retires the jobs
-  // that have ended. Otherwise nothing.
-  void make_room() noexcept;
-  detail::JobIds::Found find_locked(std::string_view id, std::uint64_t hash) const noexcept;
-  detail::JobSlot* find_in_flight_locked(std::string_view id, std::uint64_t hash) const noexcept;
-  void cancel_slot_locked(std::uint32_t index) noexcept;
-  void push_inbox(std::uint32_t slot, std::uint32_t generation, detail::InboxKind kind) noexcept;
+  struct Admitted {
+    std::uint32_t slot = 0;
+    std::uint32_t generation = 0;
+  };
+  // Table lock held. `payload` is copied into the slot as it is.
+  SubmitResult admit_locked(std::string_view id, std::string_view type, std::optional<std::uint32_t> timeout_ms,
+                            detail::PayloadKind kind, std::string_view payload, Admitted& admitted) noexcept;
+  // After the table lock is released: wakes a worker, reports `queued`.
+  void after_admission(const Admitted& admitted) noexcept;
+  void cancel_locked(detail::JobSlot& slot) noexcept;
+  void report(const detail::JobSlot& slot, detail::ReportKind kind) noexcept;
+  void add_report(std::uint32_t slot, std::uint32_t generation, detail::ReportKind kind) noexcept;
 
-  // Workers.
+  // Workers (worker.cpp).
   void worker_main(std::uint32_t worker) noexcept;
-  void report(std::uint32_t worker, const detail::InboxEvent& event) noexcept;
   void run_job(detail::JobSlot& slot, JsonArena& arena, std::uint32_t worker) noexcept;
 
-  // Loop.
-  static void on_wake(uv_async_t* handle);
+  // Completion, on the loop (completion.cpp).
+  static void on_reports(void* self);
+  void read_reports() noexcept;
+  void handle(const detail::Report& report) noexcept;
+  void end_job(detail::JobSlot& slot) noexcept;
+  void deliver_through(detail::JobSlot& slot, JobState state) noexcept;
+  JobStatusView status_view(const detail::JobSlot& slot) const noexcept;
   static void on_job_timer(uv_timer_t* handle);
+  void wake_waiting_handlers() noexcept;
+
+  // Lifecycle (loop.cpp).
   static void on_flush_timer(uv_timer_t* handle);
   static void on_drain_timer(uv_timer_t* handle);
-  static void on_publish_prepare(uv_prepare_t* handle);
-  void process_inbox() noexcept;
-  static constexpr std::size_t kInboxBatch = 64;
-  void handle_event(const detail::InboxEvent& event) noexcept;
-  // A job's started and finished events, side by side in one batch.
-  void handle_ran(const detail::InboxEvent& started) noexcept;
-  // The worker is done with the job: its terminal status, then retirement.
-  void end_job(detail::JobSlot& slot, std::uint32_t index) noexcept;
-  std::int64_t status_ts_ms() noexcept;
-  // A job's status without its state and outcome, stamped now.
-  JobStatusView status_view(const detail::JobSlot& slot) noexcept;
-  // Under an InboxHold, which debug builds check.
-  void fan_out(const std::vector<StatusSink*>& sinks, JobStatusView& status, JobState state) noexcept;
-  void deliver_through(detail::JobSlot& slot, JobState state) noexcept;
-  void stop_timer(detail::JobSlot& slot) noexcept;
-  // Gives the slots of the jobs in ended_ back, under one table lock.
-  void retire_ended() noexcept;
   void begin_shutdown() noexcept;
   void cancel_all() noexcept;
   void finish_if_done() noexcept;
   void flush_logs_and_events() noexcept;
   void close_loop_handles() noexcept;
   void stop_workers() noexcept;
-  // Asked two or three times per submission: a thread-local compare, not a
-  // call for the thread's id.
   bool on_loop_thread() const noexcept { return t_running_loop_of == this; }
   // The runtime whose loop this thread is running (run() sets and clears it).
   static thread_local const Impl* t_running_loop_of;
 
-  // Memory allocated once by start().
-  std::unique_ptr<detail::JobSlot[]> slots_;
-  std::unique_ptr<char[]> slot_buffers_;
+  // Allocated once by start().
+  std::unique_ptr<detail::JobTable> table_;
+  std::unique_ptr<detail::Inbox> inbox_;
   std::unique_ptr<std::byte[]> arena_memory_;
-  std::unique_ptr<JsonArena[]> arenas_;  // [0] admission, [1..workers] workers
-  std::unique_ptr<detail::WorkQueue> work_;
-  std::unique_ptr<detail::FreeList> free_slots_;
-  // Producers hold table_mutex_ (so one pushes at a time); the loop pops.
-  std::unique_ptr<detail::SpscRing<detail::InboxEvent>> inbox_;
-  std::vector<std::unique_ptr<detail::SpscRing<detail::InboxEvent>>> worker_rings_;
-  std::unique_ptr<detail::JobIds> job_ids_;  // in flight and finished; table lock
+  std::unique_ptr<JsonArena[]> arenas_;  // [0] admission (table lock), [1..workers] workers
   std::unique_ptr<detail::EventRing> events_;
   std::vector<std::thread> workers_;
   std::size_t result_buffer_bytes_ = 0;
 
-  mutable detail::TableLock table_mutex_;
-  mutable std::condition_variable_any all_finished_;
-  std::uint32_t in_flight_ = 0;  // table lock
-  // Free slots, mirrored outside the lock so the loop can tell cheaply when
-  // it must retire ended jobs before admitting more. Written only under the
-  // table lock, so a load and a store do (no locked instruction per job).
-  std::atomic<std::uint32_t> free_count_{0};
-  bool accepting_ = false;       // table lock
+  // Table lock: workers wait for jobs, and wait_until_all_jobs_finished for
+  // the table to empty.
+  mutable std::condition_variable work_ready_;
+  mutable std::condition_variable all_finished_;
+  bool accepting_ = false;     // table lock
+  bool workers_stop_ = false;  // table lock
 
   // Cancellation wakes handlers that wait in wait_for_cancel().
   std::mutex cancel_mutex_;
   std::condition_variable cancel_requested_;
 
-  // One per worker; refresh_metrics folds them into the metric buffer.
-  std::unique_ptr<detail::WorkerTally[]> tallies_;
-  detail::TallyTotals folded_;  // refresh_metrics: what it has folded so far
+  std::atomic<std::uint64_t> busy_ns_{0};  // workers: time spent in handlers
+  std::uint64_t busy_ns_folded_ = 0;       // refresh_metrics
   std::int64_t last_refresh_ns_ = 0;
   std::atomic<std::uint64_t> results_too_large_{0};
 
-  // Workers write the wake-up's pending flag on every report: the loop's
-  // own fields after it start on a line of their own.
-  uv_async_t wake_{};
-  alignas(64) uv_timer_t flush_timer_{};
-  uv_prepare_t publish_prepare_{};
-  // Loop thread only: jobs it submitted wait in the work queue to be
-  // published.
-  bool publish_pending_ = false;
+  uv_timer_t flush_timer_{};
   uv_timer_t drain_timer_{};
-  // Loop: jobs whose terminal status went out and whose worker is done, to
-  // be retired (slot_count_ entries).
-  std::unique_ptr<std::uint32_t[]> ended_;
-  std::uint32_t ended_count_ = 0;
-  // Loop: the wall clock for status timestamps, read once per loop
-  // iteration (publish_prepare_ marks it stale before the loop waits) and
-  // per kStampsPerClockRead statuses.
-  static constexpr std::uint32_t kStampsPerClockRead = 32;
-  std::int64_t now_wall_ms_ = 0;
-  bool wall_clock_stale_ = true;
-  std::uint32_t stamps_since_clock_ = 0;
   bool started_ = false;
   bool loop_open_ = false;
   bool ran_ = false;
-  // process_inbox() does nothing while set: while it runs, and while sinks
-  // hold a status view that points into a slot from anywhere else (see
-  // process_inbox). Every status fan-out happens under a hold.
-  bool inbox_held_ = false;
-  class InboxHold {
-   public:
-    explicit InboxHold(Impl& impl) noexcept : impl_(impl), was_(impl.inbox_held_) { impl.inbox_held_ = true; }
-    ~InboxHold() { impl_.inbox_held_ = was_; }
-    InboxHold(const InboxHold&) = delete;
-    InboxHold& operator=(const InboxHold&) = delete;
-
-   private:
-    Impl& impl_;
-    bool was_;
-  };
 
   // Shutdown request (any thread) and its progress (loop).
   std::atomic<bool> shutdown_requested_{false};
-  bool shutdown_drain_ = true;
-  std::chrono::milliseconds shutdown_timeout_{0};
+  bool shutdown_drain_ = true;  // table lock
+  std::chrono::milliseconds shutdown_timeout_{0};  // table lock
   bool shutdown_begun_ = false;
   bool stopped_ = false;
 };

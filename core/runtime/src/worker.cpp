@@ -12,8 +12,9 @@
 
 namespace edgerun {
 
-using detail::InboxKind;
 using detail::JobSlot;
+using detail::PayloadKind;
+using detail::ReportKind;
 using detail::StopReason;
 
 class WorkerJobContext final : public JobContext {
@@ -79,45 +80,44 @@ class WorkerJobContext final : public JobContext {
 
 void Runtime::Impl::worker_main(std::uint32_t worker) noexcept {
   JsonArena& arena = arenas_[worker + 1];
-  std::uint32_t index = 0;
-  while (work_->pop_wait(index)) {
-    JobSlot& slot = slots_[index];
-    const std::uint32_t generation = slot.generation;
-    slot.started_ns = port::monotonic_ns();
-    // Only a queued job becomes running: a cancel that got in first has
-    // already set its terminal state.
-    auto queued = JobState::queued;
-    slot.state.compare_exchange_strong(queued, JobState::running, std::memory_order_acq_rel);
-    report(worker, {index, generation, InboxKind::started});
-    run_job(slot, arena, worker);
-    slot.finished_ns = port::monotonic_ns();
-    // The worker records how long it ran the job, whatever the job's end:
-    // the loop is the busier thread, and a job that timed out or was
-    // canceled still held this worker until its handler returned.
-    tallies_[worker].record(static_cast<std::uint64_t>(slot.finished_ns - slot.started_ns));
-    report(worker, {index, generation, InboxKind::finished});
+  for (;;) {
+    JobSlot* slot = nullptr;
+    {
+      std::unique_lock lock(table_->mutex());
+      work_ready_.wait(lock, [this] { return workers_stop_ || table_->waiting() != 0; });
+      if (workers_stop_) return;
+      slot = table_->pop_waiting();
+      // Only a queued job becomes running: a cancel that got in first has
+      // already decided its end.
+      auto queued = JobState::queued;
+      slot->state.compare_exchange_strong(queued, JobState::running, std::memory_order_acq_rel);
+      slot->started_ns = port::monotonic_ns();
+    }
+    report(*slot, ReportKind::started);
+    run_job(*slot, arena, worker);
+    // How long the job held this worker, whatever its end: a job that timed
+    // out or was canceled still held it until its handler returned.
+    const std::int64_t ran_ns = port::monotonic_ns() - slot->started_ns;
+    busy_ns_.fetch_add(static_cast<std::uint64_t>(ran_ns), std::memory_order_relaxed);
+    metrics_.observe(builtin_.job_duration, static_cast<double>(ran_ns) / 1e9);
+    report(*slot, ReportKind::finished);
   }
 }
 
-void Runtime::Impl::report(std::uint32_t worker, const detail::InboxEvent& event) noexcept {
-  const bool pushed = worker_rings_[worker]->try_push(event);
-  check(pushed, "worker ring overflowed; it is sized for every event of every slot");
-  detail::wake_loop_after_publishing(wake_);
-}
-
 void Runtime::Impl::run_job(JobSlot& slot, JsonArena& arena, std::uint32_t worker) noexcept {
-  slot.handler_succeeded = false;
-  slot.result_length = 0;
   // Canceled between leaving the queue and starting: do not run it.
   if (slot.stop.load(std::memory_order_acquire) != StopReason::none) return;
 
-  ScopedJsonArena scope(arena);
-  // Most jobs of a runtime that feeds sensors carry no params: skip parsing
-  // and hand the handler an empty object that lives on this stack.
-  cJSON no_params{};
-  no_params.type = cJSON_Object;
-  const cJSON* params =
-      slot.params_length == 0 ? &no_params : parse_json({slot.params, slot.params_length});
+  const ScopedJsonArena scope(arena);
+  const cJSON* params = nullptr;
+  if (slot.payload_kind == PayloadKind::none) {
+    params = cJSON_CreateObject();
+  } else {
+    params = parse_json({slot.payload, slot.payload_length});
+    if (params != nullptr && slot.payload_kind == PayloadKind::submission) {
+      params = cJSON_GetObjectItemCaseSensitive(params, "params");
+    }
+  }
   if (params == nullptr) {
     slot.error = JobError::make(ErrorCode::handler_error, "params could not be parsed in json_arena_bytes");
     return;
@@ -136,9 +136,6 @@ void Runtime::Impl::run_job(JobSlot& slot, JsonArena& arena, std::uint32_t worke
       slot.error = JobError::make(ErrorCode::result_too_large, "the result did not fit json_arena_bytes");
       return;
     }
-    // No result is an empty object. Its length stays 0 and the loop
-    // delivers "{}": the result buffer is a cache line this job need not
-    // touch.
     if (outcome.result() != nullptr) {
       if (!cJSON_PrintPreallocated(outcome.result(), slot.result, static_cast<int>(result_buffer_bytes_), false) ||
           std::strlen(slot.result) > config_.max_result_bytes) {

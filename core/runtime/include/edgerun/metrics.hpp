@@ -39,7 +39,6 @@ class MetricId {
   std::uint32_t index_ = kInvalid;
 };
 
-
 class Metrics {
  public:
   static constexpr std::size_t kMaxLabels = 2;
@@ -69,29 +68,6 @@ class Metrics {
   // last one +Inf, whose values add up to sum. False, and nothing added, if
   // the id is not a histogram or the number of buckets differs from its own.
   bool add_observations(MetricId id, std::span<const std::uint64_t> bucket_counts, double sum) noexcept;
-
-  // A counter that one thread alone adds to, on a hot path: it adds with a
-  // plain load and store, no locked instruction and no lookup. Other threads
-  // read it like any counter. A default or invalid one adds nothing.
-  class SoleWriterCounter {
-   public:
-    SoleWriterCounter() = default;
-    void add(std::uint64_t delta = 1) const noexcept {
-      if (total_ != nullptr) add_as_sole_writer(*total_, delta);
-    }
-    // The add itself, for any count that one thread alone writes.
-    static void add_as_sole_writer(std::atomic<std::uint64_t>& total, std::uint64_t delta) noexcept {
-      total.store(total.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
-    }
-
-   private:
-    friend class Metrics;
-    explicit SoleWriterCounter(std::atomic<std::uint64_t>* total) noexcept : total_(total) {}
-    std::atomic<std::uint64_t>* total_ = nullptr;
-  };
-  // Invalid unless id is a counter. The caller keeps the promise that no
-  // other thread adds to it.
-  SoleWriterCounter sole_writer(MetricId id) noexcept;
 
   // Any thread: the current value of a counter or gauge (tests, derived values).
   double value(MetricId id) const noexcept;

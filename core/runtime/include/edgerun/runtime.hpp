@@ -51,19 +51,12 @@ struct JobRequest {
 };
 
 struct SubmitResult {
-  // Only the terminating NULs are written: zeroing both buffers would cost
-  // more than the rest of an admission.
-  SubmitResult() noexcept {
-    message[0] = '\0';
-    id[0] = '\0';
-  }
-
   bool accepted = false;
   std::optional<ErrorCode> rejection;
-  std::array<char, 160> message;
+  std::array<char, 160> message{};
   // The job id when the submission's id could be read (and is valid), so the
   // rejection can go to the job's status topic.
-  std::array<char, 65> id;
+  std::array<char, 65> id{};
 
   std::string_view id_view() const noexcept;
   std::string_view message_view() const noexcept;
@@ -98,25 +91,17 @@ class Runtime {
   // canceled, every component stopped) and run() returns that error.
   Status run();
 
-  // Any thread. Decodes a submission per the protocol and admits it.
-  //
-  // A job holds its slot until a little after its terminal status: the loop
-  // gives slots back once per batch of statuses it delivered. On the loop
-  // thread (a sink, a transport) submit() retires ended jobs itself when it
-  // needs their slots, except from inside on_status: a sink holds a status
-  // that points into a job's slot, so there only jobs whose statuses have
-  // all gone out are retired, and the reports the loop has not read yet
-  // wait. Another thread that refills the whole queue the moment it sees the
-  // last statuses may be refused `queue_full` for that moment;
-  // wait_until_all_jobs_finished() returns once the slots are free.
-  //
-  // On the loop thread, jobs reach the workers in batches: every 16 jobs,
-  // and the rest before the loop next waits for I/O.
-  // A loop callback that submits and then blocks holds back up to 15 jobs.
+  // Any thread. Decodes a submission per the protocol and admits it: the
+  // job is queued for the workers before submit returns. Its statuses are
+  // delivered later, from the loop (never from inside this call, so a sink
+  // may submit). A job holds its slot until the loop has delivered its
+  // terminal status; a submitter that refills the whole queue the moment
+  // it hears the last statuses may be refused `queue_full` for that moment,
+  // and wait_until_all_jobs_finished() returns once the slots are free.
   SubmitResult submit_json(std::string_view payload) noexcept;
   SubmitResult submit(const JobRequest& request) noexcept;
   // Any thread. Cancels a queued or running job; false for an unknown or
-  // finished id.
+  // finished id. `canceled` is delivered from the loop, after this returns.
   bool cancel(std::string_view id) noexcept;
   // Any thread. The job's state, while in flight or remembered as finished.
   std::optional<JobState> job_state(std::string_view id) const noexcept;
@@ -137,11 +122,8 @@ class Runtime {
   std::size_t handler_count() const noexcept;
   std::string_view handler_name(std::size_t index) const noexcept;
   // Refreshes the derived gauges (queue depth, running, utilization, ring
-  // counters) and folds in the job durations the workers have tallied, so a
-  // snapshot of metrics() is current. Loop thread (or after run() has
-  // returned), never two threads at once. The built-in series are the
-  // runtime's to write: edgerun_jobs_total is counted by the loop alone
-  // without a locked add, so adding to it elsewhere loses counts.
+  // counters), so a snapshot of metrics() is current. Loop thread (or after run() has
+  // returned), never two threads at once.
   void refresh_metrics() noexcept;
   // The loop, for components (valid after start()).
   uv_loop_s& loop() noexcept;

@@ -1,0 +1,180 @@
+// Admission, cancel and lookup: any thread, under the job table's lock.
+#include <cjson/cJSON.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "copy_cut.hpp"
+#include "edgerun/check.hpp"
+#include "edgerun/codec.hpp"
+#include "edgerun/json_parse.hpp"
+#include "edgerun/port/clock.hpp"
+#include "runtime_impl.hpp"
+
+namespace edgerun {
+
+using detail::JobSlot;
+using detail::PayloadKind;
+using detail::ReportKind;
+using detail::StopReason;
+
+SubmitResult Runtime::Impl::reject(std::string_view id, ErrorCode code, std::string_view message) noexcept {
+  SubmitResult result;
+  result.rejection = code;
+  detail::copy_cut(result.id, id);
+  detail::copy_cut(result.message, message);
+  metrics_.add(builtin_.rejected_by_reason[static_cast<std::size_t>(code)]);
+  metrics_.add(builtin_.jobs_by_state[static_cast<std::size_t>(JobState::rejected)]);
+  log_.write(LogLevel::info, "job rejected", {{"job", id}, {"code", to_string(code)}});
+  return result;
+}
+
+SubmitResult Runtime::Impl::submit_json(std::string_view payload) noexcept {
+  if (!started_) return reject({}, ErrorCode::shutting_down, "the runtime is not started");
+  SubmitResult result;
+  Admitted admitted;
+  {
+    std::lock_guard lock(table_->mutex());
+    // The admission arena is the table lock's, like the rest of admission.
+    const ScopedJsonArena scope(arenas_[0]);
+    const DecodedSubmission decoded = decode_submission(payload, config_.max_payload_bytes);
+    if (decoded.error) return reject(decoded.id, *decoded.error, decoded.message);
+    // The worker parses the submission again for its params, as received; a
+    // job without params skips that.
+    const bool has_params = decoded.params != nullptr && decoded.params->child != nullptr;
+    result = admit_locked(decoded.id, decoded.type, decoded.timeout_ms,
+                          has_params ? PayloadKind::submission : PayloadKind::none, payload, admitted);
+  }
+  if (result.accepted) after_admission(admitted);
+  return result;
+}
+
+SubmitResult Runtime::Impl::submit(const JobRequest& request) noexcept {
+  if (!started_) return reject({}, ErrorCode::shutting_down, "the runtime is not started");
+  if (!is_valid_id(request.id)) return reject({}, ErrorCode::bad_request, "id must match [A-Za-z0-9._-]{1,64}");
+  if (request.params_json.size() > config_.max_payload_bytes) {
+    return reject(request.id, ErrorCode::too_large, "params are larger than jobs.max_payload_bytes");
+  }
+  if (request.timeout_ms.has_value() && *request.timeout_ms == 0) {
+    return reject(request.id, ErrorCode::bad_request, "timeout_ms must be at least 1");
+  }
+  SubmitResult result;
+  Admitted admitted;
+  {
+    std::lock_guard lock(table_->mutex());
+    PayloadKind kind = PayloadKind::none;
+    if (!request.params_json.empty()) {
+      // Parsed here only to check them; the worker parses them again.
+      const ScopedJsonArena scope(arenas_[0]);
+      const cJSON* params = parse_json(request.params_json);
+      if (params == nullptr && current_json_arena_exhausted()) {
+        return reject(request.id, ErrorCode::too_large, "params are too complex for json_arena_bytes");
+      }
+      if (!cJSON_IsObject(params)) return reject(request.id, ErrorCode::bad_request, "params must be a JSON object");
+      if (params->child != nullptr) kind = PayloadKind::params;
+    }
+    result = admit_locked(request.id, request.type, request.timeout_ms, kind, request.params_json, admitted);
+  }
+  if (result.accepted) after_admission(admitted);
+  return result;
+}
+
+void Runtime::Impl::after_admission(const Admitted& admitted) noexcept {
+  // Both outside the table lock: a worker woken while the lock is still
+  // held would only wait for it.
+  work_ready_.notify_one();
+  if (!progress_sinks_.empty()) add_report(admitted.slot, admitted.generation, ReportKind::queued);
+}
+
+SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view type,
+                                         std::optional<std::uint32_t> timeout_ms, PayloadKind kind,
+                                         std::string_view payload, Admitted& admitted) noexcept {
+  if (!accepting_) return reject(id, ErrorCode::shutting_down, "the runtime is shutting down");
+  const auto handler = std::find(handler_names_.begin(), handler_names_.end(), type);
+  if (handler == handler_names_.end()) return reject(id, ErrorCode::unknown_type, "no handler is registered for this type");
+  if (table_->find(id, port::monotonic_ms()).kind != detail::JobIds::Found::Kind::none) {
+    return reject(id, ErrorCode::duplicate, "a job with this id is in flight or finished recently");
+  }
+  JobSlot* slot = table_->take_free_slot();
+  if (slot == nullptr) return reject(id, ErrorCode::queue_full, "the job queue is full");
+  std::memcpy(slot->id.data(), id.data(), id.size());
+  slot->id[id.size()] = '\0';
+  slot->id_length = static_cast<std::uint8_t>(id.size());
+  slot->handler = static_cast<std::uint16_t>(handler - handler_names_.begin());
+  const std::uint32_t type_limit = handler_options_[slot->handler].timeout_ms;
+  slot->timeout_ms = timeout_ms.value_or(type_limit != 0 ? type_limit : config_.default_timeout_ms);
+  if (type_limit != 0 && slot->timeout_ms > type_limit) slot->timeout_ms = type_limit;
+  slot->payload_kind = kind;
+  slot->payload_length = kind == PayloadKind::none ? 0 : static_cast<std::uint32_t>(payload.size());
+  std::memcpy(slot->payload, payload.data(), slot->payload_length);
+  slot->started_ns = 0;
+  slot->handler_succeeded = false;
+  slot->result_length = 0;
+  slot->state.store(JobState::queued, std::memory_order_relaxed);
+  slot->stop.store(StopReason::none, std::memory_order_relaxed);
+  if (!table_->admit(*slot)) return reject(id, ErrorCode::queue_full, "the job queue is full");
+  SubmitResult result;
+  result.accepted = true;
+  detail::copy_cut(result.id, id);
+  admitted = {table_->index_of(*slot), slot->generation};
+  return result;
+}
+
+void Runtime::Impl::report(const JobSlot& slot, ReportKind kind) noexcept {
+  add_report(table_->index_of(slot), slot.generation, kind);
+}
+
+void Runtime::Impl::add_report(std::uint32_t slot, std::uint32_t generation, ReportKind kind) noexcept {
+  inbox_->add({slot, generation, kind}, on_loop_thread());
+}
+
+void Runtime::Impl::cancel_locked(JobSlot& slot) noexcept {
+  if (table_->remove_waiting(slot)) {
+    // It never reaches a worker: it ends now.
+    slot.stop.store(StopReason::canceled, std::memory_order_release);
+    report(slot, ReportKind::finished);
+    return;
+  }
+  auto expected = StopReason::none;
+  if (slot.stop.compare_exchange_strong(expected, StopReason::canceled, std::memory_order_acq_rel)) {
+    report(slot, ReportKind::cancel_decided);
+    wake_waiting_handlers();
+  }
+}
+
+bool Runtime::Impl::cancel(std::string_view id) noexcept {
+  if (!started_ || !is_valid_id(id)) return false;
+  std::lock_guard lock(table_->mutex());
+  const detail::JobIds::Found found = table_->find(id, port::monotonic_ms());
+  if (found.kind != detail::JobIds::Found::Kind::in_flight) return false;
+  JobSlot& slot = table_->slot(found.slot);
+  if (slot.stop.load(std::memory_order_acquire) != StopReason::none) return false;
+  log_.write(LogLevel::info, "job cancel requested", {{"job", id}});
+  cancel_locked(slot);
+  return true;
+}
+
+std::optional<JobState> Runtime::Impl::job_state(std::string_view id) const noexcept {
+  if (!started_ || !is_valid_id(id)) return std::nullopt;
+  std::lock_guard lock(table_->mutex());
+  const detail::JobIds::Found found = table_->find(id, port::monotonic_ms());
+  switch (found.kind) {
+    case detail::JobIds::Found::Kind::in_flight: return table_->slot(found.slot).state.load(std::memory_order_acquire);
+    case detail::JobIds::Found::Kind::finished: return found.state;
+    case detail::JobIds::Found::Kind::none: break;
+  }
+  return std::nullopt;
+}
+
+bool Runtime::Impl::wait_until_all_jobs_finished(std::chrono::milliseconds timeout) const noexcept {
+  if (!table_) return true;  // not started: no job
+  std::unique_lock lock(table_->mutex());
+  return all_finished_.wait_for(lock, timeout, [this] { return table_->in_flight() == 0; });
+}
+
+void Runtime::Impl::wake_waiting_handlers() noexcept {
+  std::lock_guard lock(cancel_mutex_);
+  cancel_requested_.notify_all();
+}
+
+}  // namespace edgerun

@@ -1,0 +1,141 @@
+// The loop's side of a job: it reads the reports in the inbox, delivers each
+// job's statuses in protocol order (queued, running, one terminal status),
+// runs job timeouts, and retires a job once its terminal status went out and
+// its worker is done.
+#include <uv.h>
+
+#include <algorithm>
+
+#include "edgerun/port/clock.hpp"
+#include "runtime_impl.hpp"
+
+namespace edgerun {
+
+using detail::JobSlot;
+using detail::Report;
+using detail::ReportKind;
+using detail::StopReason;
+
+void Runtime::Impl::on_reports(void* self_pointer) {
+  auto* self = static_cast<Impl*>(self_pointer);
+  self->read_reports();
+  if (self->shutdown_requested_.load() && !self->shutdown_begun_) self->begin_shutdown();
+  self->finish_if_done();
+}
+
+void Runtime::Impl::read_reports() noexcept {
+  // Until the inbox is empty: a sink that submits adds reports as it goes.
+  std::array<Report, 64> batch;
+  for (std::size_t count = batch.size(); count == batch.size();) {
+    count = inbox_->take(batch);
+    for (std::size_t i = 0; i < count; ++i) handle(batch[i]);
+  }
+}
+
+void Runtime::Impl::handle(const Report& report) noexcept {
+  JobSlot& slot = table_->slot(report.slot);
+  // A late report about a job already retired: nothing to do.
+  if (slot.generation != report.generation) return;
+  switch (report.kind) {
+    case ReportKind::queued:
+      deliver_through(slot, JobState::queued);
+      break;
+    case ReportKind::started: {
+      slot.ran = true;
+      if (slot.terminal_delivered) break;
+      deliver_through(slot, JobState::running);
+      // The timeout counts from the start the worker read, on the same
+      // monotonic clock as the loop's.
+      const std::int64_t elapsed_ms = static_cast<std::int64_t>(uv_now(&loop_)) - slot.started_ns / 1'000'000;
+      const std::int64_t remaining = std::max<std::int64_t>(0, std::int64_t{slot.timeout_ms} - elapsed_ms);
+      uv_timer_start(&slot.timer, &Impl::on_job_timer, static_cast<std::uint64_t>(remaining), 0);
+      break;
+    }
+    case ReportKind::cancel_decided:
+      if (!slot.terminal_delivered) {
+        uv_timer_stop(&slot.timer);
+        deliver_through(slot, JobState::canceled);
+      }
+      break;
+    case ReportKind::finished:
+      // A job canceled while queued never reached a worker.
+      if (slot.started_ns != 0) slot.ran = true;
+      end_job(slot);
+      break;
+  }
+}
+
+void Runtime::Impl::end_job(JobSlot& slot) noexcept {
+  uv_timer_stop(&slot.timer);
+  if (!slot.terminal_delivered) {
+    switch (slot.stop.load(std::memory_order_acquire)) {
+      case StopReason::canceled: deliver_through(slot, JobState::canceled); break;
+      case StopReason::timed_out: deliver_through(slot, JobState::timed_out); break;
+      case StopReason::none: deliver_through(slot, slot.handler_succeeded ? JobState::succeeded : JobState::failed); break;
+    }
+  }
+  slot.queued_sent = slot.running_sent = slot.terminal_delivered = slot.ran = false;
+  std::lock_guard lock(table_->mutex());
+  table_->retire(slot, slot.terminal_state, port::monotonic_ms());
+  if (table_->in_flight() == 0) all_finished_.notify_all();
+}
+
+JobStatusView Runtime::Impl::status_view(const JobSlot& slot) const noexcept {
+  JobStatusView status{};
+  status.id = slot.id_view();
+  status.type = handler_names_[slot.handler];
+  status.ts_ms = port::wall_ms();
+  return status;
+}
+
+void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
+  // Reports arrive in order, but a cancel or a timeout may end a job before
+  // its worker reports: whatever comes first, a job's statuses go out in
+  // protocol order, each once.
+  if (slot.terminal_delivered) return;
+  const bool progress = !progress_sinks_.empty();
+  const bool queued = !slot.queued_sent;
+  slot.queued_sent = true;
+  const bool running = state != JobState::queued && slot.ran && !slot.running_sent;
+  slot.running_sent = slot.running_sent || running;
+  const bool terminal = is_terminal(state);
+  if (!terminal && !(progress && (queued || running))) return;
+
+  JobStatusView status = status_view(slot);
+  const auto fan_out = [&status](const std::vector<StatusSink*>& sinks, JobState to) {
+    status.state = to;
+    for (StatusSink* sink : sinks) sink->on_status(status);
+  };
+  if (progress && queued) fan_out(progress_sinks_, JobState::queued);
+  if (progress && running) fan_out(progress_sinks_, JobState::running);
+  if (!terminal) return;
+
+  if (state == JobState::succeeded) {
+    status.result_json = slot.result_length == 0 ? std::string_view("{}") : std::string_view(slot.result, slot.result_length);
+  }
+  if (state == JobState::failed) {
+    status.error_code = slot.error.code;
+    status.error_message = slot.error.message_view();
+    status.exit_code = slot.error.exit_code;
+  }
+  slot.terminal_delivered = true;
+  slot.terminal_state = state;
+  slot.state.store(state, std::memory_order_release);
+  // Counted before the sinks hear of it: a sink may read the counter.
+  metrics_.add(builtin_.jobs_by_state[static_cast<std::size_t>(state)]);
+  if (log_.enabled(LogLevel::debug)) log_.write(LogLevel::debug, "job ended", {{"job", status.id}, {"state", to_string(state)}});
+  fan_out(status_sinks_, state);
+}
+
+void Runtime::Impl::on_job_timer(uv_timer_t* handle) {
+  JobSlot& slot = *static_cast<JobSlot*>(handle->data);
+  auto* self = static_cast<Impl*>(slot.runtime);
+  if (slot.terminal_delivered) return;
+  auto expected = StopReason::none;
+  if (!slot.stop.compare_exchange_strong(expected, StopReason::timed_out, std::memory_order_acq_rel)) return;
+  self->log_.write(LogLevel::warn, "job timed out", {{"job", slot.id_view()}});
+  self->deliver_through(slot, JobState::timed_out);
+  self->wake_waiting_handlers();
+}
+
+}  // namespace edgerun
