@@ -55,10 +55,13 @@ HandlerResult sysinfo_handler(JobContext&) {
 }  // namespace
 
 Status register_builtin_handlers(Runtime& runtime) {
+  // echo and sysinfo return at once (sysinfo reads a few small files under
+  // /proc): they run on the loop. sleep waits, on a worker.
   const struct {
     const char* type;
     HandlerResult (*handler)(JobContext&);
-  } builtins[] = {{"echo", echo_handler}, {"sleep", sleep_handler}, {"sysinfo", sysinfo_handler}};
+    bool runs_on_loop;
+  } builtins[] = {{"echo", echo_handler, true}, {"sleep", sleep_handler, false}, {"sysinfo", sysinfo_handler, true}};
   for (const auto& builtin : builtins) {
     // A type already registered (an exec entry of the config) wins.
     bool taken = false;
@@ -67,7 +70,9 @@ Status register_builtin_handlers(Runtime& runtime) {
       runtime.log().write(LogLevel::info, "an exec handler replaces the built-in one", {{"type", builtin.type}});
       continue;
     }
-    if (Status s = runtime.register_handler(builtin.type, builtin.handler); !s) return s;
+    if (Status s = runtime.register_handler(builtin.type, builtin.handler, {.runs_on_loop = builtin.runs_on_loop}); !s) {
+      return s;
+    }
   }
   return {};
 }

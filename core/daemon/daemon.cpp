@@ -108,7 +108,12 @@ std::string apply_job_types(Runtime& runtime, const DaemonConfig& config, std::s
   for (std::size_t i = 0; i < runtime.handler_count(); ++i) known.push_back(runtime.handler_name(i));
   if (std::string error = check_job_types(config, path, known); !error.empty()) return error;
   for (const JobTypeSettings& type : config.types) {
-    if (Status s = runtime.set_handler_options(type.type, type.handler); !s) return s.message();
+    // The operator's settings; how the handler runs stays the code's.
+    HandlerOptions options = type.handler;
+    for (std::size_t i = 0; i < runtime.handler_count(); ++i) {
+      if (runtime.handler_name(i) == type.type) options.runs_on_loop = runtime.handler_options(i).runs_on_loop;
+    }
+    if (Status s = runtime.set_handler_options(type.type, options); !s) return s.message();
   }
   return {};
 }

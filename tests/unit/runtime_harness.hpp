@@ -2,8 +2,11 @@
 // A Runtime running its loop on a thread of its own, and a status sink that
 // records every status so tests can wait for one with a bounded timeout.
 
+#include <uv.h>
+
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -155,6 +158,24 @@ class RunningRuntime {
  private:
   std::thread loop_;
   Status run_status_;
+};
+
+// A component whose `call` runs on the loop thread each time poke() is
+// called (a stand-in for a transport's callback). Declare it before the
+// runtime that calls it.
+class LoopCaller final : public Component {
+ public:
+  std::function<void()> call;
+  Status on_start(uv_loop_s& loop) noexcept override {
+    uv_async_init(&loop, &async_, [](uv_async_t* handle) { static_cast<LoopCaller*>(handle->data)->call(); });
+    async_.data = this;
+    return {};
+  }
+  void on_stop() noexcept override { uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr); }
+  void poke() { uv_async_send(&async_); }
+
+ private:
+  uv_async_t async_{};
 };
 
 }  // namespace edgerun::test

@@ -664,23 +664,6 @@ TEST(RuntimeHandlerOptions, TypeTimeoutIsTheDefaultAndTheCap) {
 namespace edgerun::test {
 namespace {
 
-// Runs a function on the loop thread when poked, as a transport's message
-// callback would.
-class LoopCaller final : public Component {
- public:
-  std::function<void()> call;
-  Status on_start(uv_loop_s& loop) noexcept override {
-    uv_async_init(&loop, &async_, [](uv_async_t* handle) { static_cast<LoopCaller*>(handle->data)->call(); });
-    async_.data = this;
-    return {};
-  }
-  void on_stop() noexcept override { uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr); }
-  void poke() { uv_async_send(&async_); }
-
- private:
-  uv_async_t async_{};
-};
-
 // A component whose on_start fails, as a transport that cannot reach its
 // broker's address does.
 class FailingComponent final : public Component {

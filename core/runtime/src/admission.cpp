@@ -80,8 +80,12 @@ SubmitResult Runtime::Impl::submit(const JobRequest& request) noexcept {
 }
 
 void Runtime::Impl::after_admission(const Admitted& admitted) noexcept {
-  // Both outside the table lock: a worker woken while the lock is still
-  // held would only wait for it.
+  // Outside the table lock: a worker woken while the lock is still held
+  // would only wait for it.
+  if (admitted.on_loop) {
+    add_report(admitted.slot, admitted.generation, ReportKind::run_on_loop);
+    return;
+  }
   work_ready_.notify_one();
   if (!progress_sinks_.empty()) add_report(admitted.slot, admitted.generation, ReportKind::queued);
 }
@@ -112,11 +116,12 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   slot->result_length = 0;
   slot->state.store(JobState::queued, std::memory_order_relaxed);
   slot->stop.store(StopReason::none, std::memory_order_relaxed);
-  if (!table_->admit(*slot)) return reject(id, ErrorCode::queue_full, "the job queue is full");
+  const bool on_loop = handler_options_[slot->handler].runs_on_loop;
+  if (!table_->admit(*slot, !on_loop)) return reject(id, ErrorCode::queue_full, "the job queue is full");
   SubmitResult result;
   result.accepted = true;
   detail::copy_cut(result.id, id);
-  admitted = {table_->index_of(*slot), slot->generation};
+  admitted = {table_->index_of(*slot), slot->generation, on_loop};
   return result;
 }
 

@@ -62,7 +62,24 @@ void Runtime::Impl::handle(const Report& report) noexcept {
       if (slot.started_ns != 0) slot.ran = true;
       end_job(slot);
       break;
+    case ReportKind::run_on_loop:
+      run_on_loop(slot);
+      break;
   }
+}
+
+void Runtime::Impl::run_on_loop(JobSlot& slot) noexcept {
+  // Canceled before its turn: it ends without running.
+  auto queued = JobState::queued;
+  if (slot.stop.load(std::memory_order_acquire) == StopReason::none &&
+      slot.state.compare_exchange_strong(queued, JobState::running, std::memory_order_acq_rel)) {
+    slot.started_ns = port::monotonic_ns();
+    slot.ran = true;
+    run_job(slot, arenas_[workers_count_ + 1], workers_count_);
+    const std::int64_t ran_ns = port::monotonic_ns() - slot.started_ns;
+    metrics_.observe(builtin_.job_duration, static_cast<double>(ran_ns) / 1e9);
+  }
+  end_job(slot);
 }
 
 void Runtime::Impl::end_job(JobSlot& slot) noexcept {

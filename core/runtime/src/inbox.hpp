@@ -1,6 +1,6 @@
 #pragma once
 // Reports for the loop about jobs: queued, started, finished, a cancel
-// decided. Workers and other threads add them; the loop reads them in the
+// decided, and jobs for the loop to run itself. Workers and other threads add them; the loop reads them in the
 // order they were added, so a job's reports arrive in the order they
 // happened.
 //
@@ -21,7 +21,8 @@
 
 namespace edgerun::detail {
 
-enum class ReportKind : std::uint8_t { queued, started, finished, cancel_decided };
+// run_on_loop: a job of a handler that runs on the loop waits for its turn.
+enum class ReportKind : std::uint8_t { queued, started, finished, cancel_decided, run_on_loop };
 
 struct Report {
   std::uint32_t slot = 0;

@@ -31,13 +31,16 @@ JobSlot* JobTable::take_free_slot() noexcept {
   return &slot;
 }
 
-bool JobTable::admit(JobSlot& slot) noexcept {
+bool JobTable::admit(JobSlot& slot, bool for_workers) noexcept {
   const std::uint32_t index = index_of(slot);
-  if (waiting_ == queue_capacity_) {
+  if (for_workers && waiting_ == queue_capacity_) {
     free_.push_back(index);
     return false;
   }
   slot.in_use = true;
+  ++in_flight_;
+  ids_.add_in_flight(hash_id(slot.id_view()), index);
+  if (!for_workers) return true;
   slot.waiting = true;
   slot.prev_waiting = last_waiting_;
   slot.next_waiting = kNoSlot;
@@ -48,8 +51,6 @@ bool JobTable::admit(JobSlot& slot) noexcept {
   }
   last_waiting_ = index;
   if (++waiting_ > waiting_high_water_) waiting_high_water_ = waiting_;
-  ++in_flight_;
-  ids_.add_in_flight(hash_id(slot.id_view()), index);
   return true;
 }
 

@@ -48,8 +48,9 @@ class JobTable {
   JobSlot* take_free_slot() noexcept;
   // The job in `slot` was admitted: it is in flight under its id and waits
   // for a worker. False (and the slot given back) when queue_capacity jobs
-  // are waiting already.
-  bool admit(JobSlot& slot) noexcept;
+  // are waiting already. A job the loop runs itself (`for_workers` false)
+  // is in flight without waiting in the workers' queue.
+  bool admit(JobSlot& slot, bool for_workers = true) noexcept;
   // The oldest waiting job, now no longer waiting; nullptr when none waits.
   JobSlot* pop_waiting() noexcept;
   // Takes a waiting job out of the queue; false when it is not waiting (a

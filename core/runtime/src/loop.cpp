@@ -167,7 +167,7 @@ void Runtime::Impl::refresh_metrics() noexcept {
   metrics_.set(builtin_.metrics_refused, static_cast<double>(metrics_.refused_total()));
   metrics_.set(builtin_.results_too_large, static_cast<double>(results_too_large_.load()));
   std::size_t arena_high = 0;
-  for (std::size_t i = 0; i <= workers_count_; ++i) arena_high = std::max(arena_high, arenas_[i].high_water());
+  for (std::size_t i = 0; i <= workers_count_ + 1; ++i) arena_high = std::max(arena_high, arenas_[i].high_water());
   metrics_.set(builtin_.json_arena_high_water, static_cast<double>(arena_high));
 
   const std::int64_t now = port::monotonic_ns();

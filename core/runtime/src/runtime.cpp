@@ -117,7 +117,8 @@ Status Runtime::Impl::start() {
   // still wait when the loop retires it and it is taken again: at most one
   // cancel decision, which the loop reads before the new generation's.
   inbox_ = std::make_unique<detail::Inbox>(std::size_t{slot_count} * 5);
-  const std::size_t arena_count = workers_count_ + 1;
+  // One for admission, one per worker, one for jobs run on the loop.
+  const std::size_t arena_count = workers_count_ + 2;
   arena_memory_.reset(new std::byte[arena_count * config_.json_arena_bytes]);
   arenas_.reset(new JsonArena[arena_count]);
   for (std::size_t i = 0; i < arena_count; ++i) {
@@ -200,6 +201,9 @@ std::uint32_t Runtime::worker_count() const noexcept { return effective_workers(
 const RuntimeConfig& Runtime::config() const noexcept { return impl_->config_; }
 std::size_t Runtime::handler_count() const noexcept { return impl_->handler_names_.size(); }
 std::string_view Runtime::handler_name(std::size_t index) const noexcept { return impl_->handler_names_.at(index); }
+const HandlerOptions& Runtime::handler_options(std::size_t index) const noexcept {
+  return impl_->handler_options_.at(index);
+}
 void Runtime::refresh_metrics() noexcept { impl_->refresh_metrics(); }
 uv_loop_s& Runtime::loop() noexcept { return impl_->loop_; }
 

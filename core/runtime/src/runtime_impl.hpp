@@ -101,6 +101,7 @@ class Runtime::Impl {
   struct Admitted {
     std::uint32_t slot = 0;
     std::uint32_t generation = 0;
+    bool on_loop = false;  // HandlerOptions::runs_on_loop
   };
   // Table lock held. `payload` is copied into the slot as it is.
   SubmitResult admit_locked(std::string_view id, std::string_view type, std::optional<std::uint32_t> timeout_ms,
@@ -120,6 +121,7 @@ class Runtime::Impl {
   void read_reports() noexcept;
   void handle(const detail::Report& report) noexcept;
   void end_job(detail::JobSlot& slot) noexcept;
+  void run_on_loop(detail::JobSlot& slot) noexcept;
   void deliver_through(detail::JobSlot& slot, JobState state) noexcept;
   JobStatusView status_view(const detail::JobSlot& slot) const noexcept;
   static void on_job_timer(uv_timer_t* handle);
@@ -142,7 +144,9 @@ class Runtime::Impl {
   std::unique_ptr<detail::JobTable> table_;
   std::unique_ptr<detail::Inbox> inbox_;
   std::unique_ptr<std::byte[]> arena_memory_;
-  std::unique_ptr<JsonArena[]> arenas_;  // [0] admission (table lock), [1..workers] workers
+  // [0] admission (table lock), [1..workers] workers, [workers + 1] jobs
+  // run on the loop.
+  std::unique_ptr<JsonArena[]> arenas_;
   std::unique_ptr<detail::EventRing> events_;
   std::vector<std::thread> workers_;
   std::size_t result_buffer_bytes_ = 0;

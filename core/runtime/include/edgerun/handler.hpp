@@ -60,6 +60,14 @@ struct HandlerOptions {
   // gives no timeout_ms gets this one, and no job of the type may ask for
   // more (the operator's limit wins over the submitter's).
   std::uint32_t timeout_ms = 0;
+  // The handler returns at once and never waits (no sleep, no network, no
+  // child process; echo, sysinfo, a computation on the params): its jobs run
+  // on the loop thread, each as a call queued for the loop, instead of being
+  // handed to a worker and back. That saves two thread switches a job, most
+  // of what the pool costs. While such a handler runs the loop does nothing
+  // else, and a timeout cannot stop it. Its JobContext::worker_index() is
+  // the worker count (one past the workers').
+  bool runs_on_loop = false;
 };
 
 // A handler may throw; the job then fails `handler_error` with the
@@ -73,8 +81,10 @@ class JobContext {
 
   virtual std::string_view id() const noexcept = 0;
   virtual std::string_view type() const noexcept = 0;
-  // Which worker runs the job, 0 to workers - 1: handlers that need scratch
-  // memory preallocate one buffer per worker and index it with this.
+  // Which worker runs the job, 0 to workers - 1, or the worker count for a
+  // job run on the loop (HandlerOptions::runs_on_loop): handlers that need
+  // scratch memory preallocate one buffer per worker (plus one if they run
+  // on the loop) and index it with this.
   virtual std::uint32_t worker_index() const noexcept = 0;
   // The job's params object (an empty object when the submission had none).
   virtual const cJSON* params() const noexcept = 0;

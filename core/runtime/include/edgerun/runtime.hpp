@@ -121,6 +121,7 @@ class Runtime {
   // The registered handler names, in order of registration.
   std::size_t handler_count() const noexcept;
   std::string_view handler_name(std::size_t index) const noexcept;
+  const HandlerOptions& handler_options(std::size_t index) const noexcept;
   // Refreshes the derived gauges (queue depth, running, utilization, ring
   // counters), so a snapshot of metrics() is current. Loop thread (or after run() has
   // returned), never two threads at once.
