@@ -222,10 +222,10 @@ constexpr Key kSchema[] = {
      .meaning = "write records to stderr with journald's `<N>` priority prefix"},
 
     {.path = "memory.json_arena_bytes", .runtime = &RC::json_arena_bytes,
-     .meaning = "memory cJSON parses and builds in, per worker plus one for decoding submissions; a submission too "
-                "complex for it is rejected `too_large`, a result that does not fit fails `result_too_large`. At "
+     .meaning = "memory cJSON parses and builds in, per worker plus one for decoding submissions and one for jobs "
+                "run on the loop (echo, sysinfo); a submission too complex for it is rejected `too_large`, a result that does not fit fails `result_too_large`. At "
                 "least 4 x `jobs.max_payload_bytes`, and at least `memory.event_max_bytes`.",
-     .cost = "(W + 1) x this"},
+     .cost = "(W + 2) x this"},
     {.path = "memory.metric_capacity", .runtime = &RC::metric_capacity,
      .meaning = "metric series (name + labels) the metric buffer holds; the runtime's own take about 40",
      .cost = "~400 B each"},

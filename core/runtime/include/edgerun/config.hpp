@@ -39,7 +39,8 @@ struct RuntimeConfig {
   std::uint32_t finished_id_ttl_ms = 10 * 60 * 1000;
 
   // Bytes of the preallocated memory cJSON parses and builds in, one arena per
-  // worker plus one for decoding submissions. A submission too complex for it
+  // worker plus one for decoding submissions and one for the jobs of
+  // handlers that run on the loop. A submission too complex for it
   // is rejected `too_large`; a result that does not fit fails
   // `result_too_large`. Must be at least 4 * max_payload_bytes.
   std::uint32_t json_arena_bytes = 256 * 1024;
