@@ -3,14 +3,17 @@
 //
 // It subscribes to <p>/<dev>/jobs/+/status (and, with --wait-online, to the
 // retained presence <p>/<dev>/status), and only after the broker has
-// acknowledged those subscriptions submits echo jobs at QoS 1, keeping a
-// window of K jobs in flight: a new job is submitted each time one reaches a
-// terminal state. A warm-up of W jobs runs to completion first and is not
-// measured. Latency is publish -> terminal status on steady_clock.
+// acknowledged those subscriptions submits jobs at QoS 1 (type echo unless
+// --type says otherwise; params {"i":<i>}, or with --params-bytes B an
+// object of exactly B bytes), keeping a window of K jobs in flight: a new job
+// is submitted each time one reaches a terminal state. A warm-up of W jobs
+// runs to completion first and is not measured. Latency is publish ->
+// terminal status on steady_clock.
 //
 // CPU per job: with --device-pid (and --broker-pid) it reads that process's
-// user + system CPU time, all threads, from /proc/<pid>/stat just before the
-// first measured publish and again when the last measured terminal status
+// user + system CPU time, all threads, and the CPU time of its children that
+// it has reaped (an exec job's program), from /proc/<pid>/stat just before
+// the first measured publish and again when the last measured terminal status
 // arrives, and divides the difference by the measured jobs. Start-up and the
 // warm-up are not counted. Its own CPU comes from getrusage over the same
 // window.
@@ -67,6 +70,8 @@ struct Options {
   std::string prefix = "edgerun";
   std::string device;
   std::string run_id;  // empty: derived from time and pid
+  std::string type = "echo";
+  long long params_bytes = 0;  // 0: params {"i":<i>}
   long long jobs = 20000;
   long long window = 64;
   long long warmup = 500;
@@ -93,8 +98,12 @@ void usage(std::FILE* out) {
       "  --no-wait-online       submit as soon as the subscriptions are acknowledged\n"
       "  --online-timeout-s S   bound on --wait-online (default 10)\n"
       "  --run ID               run id in job ids b-<run>-<i> (default from time and pid)\n"
+      "  --type T               job type (default echo)\n"
+      "  --params-bytes B       params {\"pad\":\"xx..\"} of exactly B bytes (at least 10)\n"
+      "                         instead of {\"i\":<i>}\n"
       "  --device-pid PID       report the CPU per measured job of process PID (the device:\n"
-      "                         edgerund or edgerun_e2e_ceiling), all threads, from /proc\n"
+      "                         edgerund or edgerun_e2e_ceiling), all threads and reaped\n"
+      "                         children, from /proc\n"
       "  --broker-pid PID       the same for the broker process\n"
       "  --json                 print one JSON object on stdout (the text line goes to stderr)\n",
       out);
@@ -120,13 +129,19 @@ std::optional<Options> parse_args(int argc, char** argv) {
     if (a == "--help" || a == "-h") {
       usage(stdout);
       std::exit(kExitOk);
-    } else if (a == "--url" || a == "--prefix" || a == "--device" || a == "--run") {
+    } else if (a == "--url" || a == "--prefix" || a == "--device" || a == "--run" || a == "--type") {
       const char* v = value();
       if (v == nullptr) {
         std::fprintf(stderr, "edgerun_e2e_bench: %s needs a value\n", argv[i]);
         return std::nullopt;
       }
-      (a == "--url" ? o.url : a == "--prefix" ? o.prefix : a == "--device" ? o.device : o.run_id) = v;
+      (a == "--url"      ? o.url
+       : a == "--prefix" ? o.prefix
+       : a == "--device" ? o.device
+       : a == "--run"    ? o.run_id
+                         : o.type) = v;
+    } else if (a == "--params-bytes") {
+      if (!count(o.params_bytes, 10, 16'777'216)) return std::nullopt;
     } else if (a == "--jobs") {
       if (!count(o.jobs, 1, 100'000'000)) return std::nullopt;
     } else if (a == "--window") {
@@ -162,6 +177,10 @@ std::optional<Options> parse_args(int argc, char** argv) {
     std::fprintf(stderr, "edgerun_e2e_bench: --device '%s' is not an id ([A-Za-z0-9._-]{1,64})\n", o.device.c_str());
     return std::nullopt;
   }
+  if (!is_valid_id(o.type)) {
+    std::fprintf(stderr, "edgerun_e2e_bench: --type '%s' is not an id ([A-Za-z0-9._-]{1,64})\n", o.type.c_str());
+    return std::nullopt;
+  }
   if (o.prefix.empty() || o.prefix.find_first_of("+#") != std::string::npos) {
     std::fprintf(stderr, "edgerun_e2e_bench: --prefix '%s' is empty or has a wildcard\n", o.prefix.c_str());
     return std::nullopt;
@@ -180,12 +199,21 @@ std::optional<Options> parse_args(int argc, char** argv) {
   return o;
 }
 
-// User + system CPU time, in clock ticks, that process `pid` has used so far,
-// all its threads together (fields 14 and 15 of /proc/<pid>/stat, which
-// include threads that have exited); nullopt if it cannot be read. A tick is
+// CPU time, in clock ticks, that a process has used so far.
+struct CpuTicks {
+  // User + system, all its threads together, threads that have exited
+  // included (fields 14 and 15 of /proc/<pid>/stat).
+  unsigned long long self = 0;
+  // User + system of its children that it has waited for (fields 16 and 17,
+  // cutime and cstime): an exec job's program, once edgerund has reaped it.
+  // A child still running, or ended but not yet reaped, is not in it.
+  unsigned long long children = 0;
+};
+
+// The CPU ticks of process `pid`; nullopt if they cannot be read. A tick is
 // 1/sysconf(_SC_CLK_TCK) s, 10 ms on Linux, so a window of a few seconds reads
 // to within a percent or two.
-std::optional<unsigned long long> process_cpu_ticks(pid_t pid) {
+std::optional<CpuTicks> process_cpu_ticks(pid_t pid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
   std::FILE* f = std::fopen(path, "re");
@@ -204,13 +232,15 @@ std::optional<unsigned long long> process_cpu_ticks(pid_t pid) {
     while (*p == ' ') ++p;
     while (*p != ' ' && *p != '\0') ++p;
   }
-  char* end = nullptr;
-  const unsigned long long utime = std::strtoull(p, &end, 10);
-  if (end == p) return std::nullopt;
-  p = end;
-  const unsigned long long stime = std::strtoull(p, &end, 10);
-  if (end == p) return std::nullopt;
-  return utime + stime;
+  // Fields 14 to 17: utime, stime, cutime, cstime.
+  unsigned long long v[4];
+  for (unsigned long long& field : v) {
+    char* end = nullptr;
+    field = std::strtoull(p, &end, 10);
+    if (end == p) return std::nullopt;
+    p = end;
+  }
+  return CpuTicks{v[0] + v[1], v[2] + v[3]};
 }
 
 // This process's own user + system CPU time in seconds (microsecond steps).
@@ -224,7 +254,7 @@ double self_cpu_s() {
 // CPU readings at the start and the end of the measured window.
 struct CpuWindow {
   pid_t pid = 0;  // 0: not measured
-  std::optional<unsigned long long> start, end;
+  std::optional<CpuTicks> start, end;
 
   void sample_start() {
     if (pid != 0) start = process_cpu_ticks(pid);
@@ -232,11 +262,22 @@ struct CpuWindow {
   void sample_end() {
     if (pid != 0) end = process_cpu_ticks(pid);
   }
-  // Seconds of CPU in the window; nullopt if not measured or unreadable.
+  // Seconds of CPU in the window, the process's own plus its reaped
+  // children's; nullopt if not measured or unreadable.
   std::optional<double> seconds() const {
-    if (!start || !end || *end < *start) return std::nullopt;
+    if (!start || !end || end->self < start->self || end->children < start->children) return std::nullopt;
+    return ticks_to_s((end->self - start->self) + (end->children - start->children));
+  }
+  // Of which its reaped children's.
+  std::optional<double> children_seconds() const {
+    if (!seconds()) return std::nullopt;
+    return ticks_to_s(end->children - start->children);
+  }
+
+ private:
+  static double ticks_to_s(unsigned long long ticks) {
     static const long ticks_per_s = sysconf(_SC_CLK_TCK);
-    return static_cast<double>(*end - *start) / static_cast<double>(ticks_per_s);
+    return static_cast<double>(ticks) / static_cast<double>(ticks_per_s);
   }
 };
 
@@ -262,6 +303,11 @@ class Bench {
     presence_topic_ = presence_topic(opt.prefix, opt.device);
     id_prefix_ = "b-" + opt.run_id + "-";
     latencies_ms_.reserve(static_cast<std::size_t>(opt.jobs));
+    if (opt.params_bytes > 0) {
+      // {"pad":"<x...>"}: 10 bytes of frame, the rest padding.
+      params_text_ = R"({"pad":")" + std::string(static_cast<std::size_t>(opt.params_bytes) - 10, 'x') + R"("})";
+    }
+    payload_.reserve(params_text_.size() + 256);
   }
 
   // libmosquitto callbacks (trampolines below). All run on the main thread.
@@ -436,6 +482,9 @@ class Bench {
       cJSON_AddStringToObject(o.get(), "run", opt_.run_id.c_str());
       cJSON_AddNumberToObject(o.get(), "jobs", static_cast<double>(latencies_ms_.size()));
       cJSON_AddNumberToObject(o.get(), "window", static_cast<double>(opt_.window));
+      cJSON_AddStringToObject(o.get(), "type", opt_.type.c_str());
+      // 0: params {"i":<i>}.
+      cJSON_AddNumberToObject(o.get(), "params_bytes", static_cast<double>(opt_.params_bytes));
       cJSON_AddNumberToObject(o.get(), "warmup", static_cast<double>(opt_.warmup));
       cJSON_AddNumberToObject(o.get(), "elapsed_s", elapsed_s);
       cJSON_AddNumberToObject(o.get(), "jobs_per_s", rate);
@@ -453,6 +502,7 @@ class Bench {
       };
       add_optional("cpu_us_per_job", device_us);
       add_optional("device_cpu_s", device_cpu_s);
+      add_optional("device_children_cpu_s", device_cpu_.children_seconds());
       add_optional("broker_cpu_us_per_job", broker_us);
       add_optional("broker_cpu_s", broker_cpu_s);
       cJSON_AddNumberToObject(o.get(), "submitter_cpu_us_per_job", self_us);
@@ -512,12 +562,22 @@ class Bench {
 
   void submit_next() {
     const std::size_t i = next_to_submit_++;
-    char payload[160];
-    const int len = std::snprintf(payload, sizeof payload, R"({"v":1,"id":"%s%zu","type":"echo","params":{"i":%zu}})",
-                                  id_prefix_.c_str(), i, i);
+    // Built in a buffer reserved up front, so a large params costs a copy per
+    // job but no allocation.
+    char number[24];
+    const int digits = std::snprintf(number, sizeof number, "%zu", i);
+    payload_.assign(R"({"v":1,"id":")").append(id_prefix_).append(number, static_cast<std::size_t>(digits));
+    payload_.append(R"(","type":")").append(opt_.type).append(R"(","params":)");
+    if (params_text_.empty()) {
+      payload_.append(R"({"i":)").append(number, static_cast<std::size_t>(digits)).append("}");
+    } else {
+      payload_.append(params_text_);
+    }
+    payload_.append("}");
     published_at_[i] = Clock::now();
     ++in_flight_;
-    const int rc = mosquitto_publish_v5(mosq_, nullptr, submit_topic_.c_str(), len, payload, 1, false, nullptr);
+    const int rc = mosquitto_publish_v5(mosq_, nullptr, submit_topic_.c_str(), static_cast<int>(payload_.size()),
+                                        payload_.data(), 1, false, nullptr);
     if (rc != MOSQ_ERR_SUCCESS) fail(std::string("publish: ") + mosquitto_strerror(rc));
   }
 
@@ -544,6 +604,8 @@ class Bench {
   const Options& opt_;
   mosquitto* mosq_;
   std::string submit_topic_, status_filter_, presence_topic_, id_prefix_;
+  std::string params_text_;  // empty: {"i":<i>}
+  std::string payload_;      // the submission being built
   Phase phase_ = Phase::connecting;
   std::vector<int> pending_subs_;
   bool online_ = false;

@@ -1,12 +1,17 @@
 // edgerun_e2e_ceiling: the smallest possible "device" for edgerun_e2e_bench.
 //
 // It subscribes to <p>/<dev>/jobs/submit and answers every submission with
-// one QoS 1 status {"v":1,"id","device","state":"succeeded","ts","result":
-// <params>} on <p>/<dev>/jobs/<id>/status: no queue, no workers, no journal.
-// What the bench measures against it is the ceiling the broker and the two
-// MQTT clients allow; a real runtime can only be slower. A submission whose
-// id cannot be read is answered on <p>/<dev>/jobs/rejected, as PROTOCOL.md
-// says, so that a bench never waits for a status that cannot come.
+// one QoS 1 status {"v":1,"id","device","state":"succeeded","ts","type",
+// "result":<params>} on <p>/<dev>/jobs/<id>/status: no queue, no workers, no
+// journal. With --progress it first publishes "queued" and then "running"
+// (the same object without "result"), then "succeeded": the three statuses,
+// in that order, that edgerund publishes with jobs.report_progress true. The
+// objects have edgerund's fields in edgerund's order ("type" only when the
+// submission has a string "type"; any type is answered). What the bench
+// measures against it is the ceiling the broker and the two MQTT clients
+// allow; a real runtime can only be slower. A submission whose id cannot be
+// read is answered on <p>/<dev>/jobs/rejected, as PROTOCOL.md says, so that a
+// bench never waits for a status that cannot come.
 //
 // Once the broker has acknowledged the subscription it publishes a retained
 // presence {"state":"online"} on <p>/<dev>/status (and "offline" as its will
@@ -44,6 +49,7 @@ extern "C" void on_signal(int) { g_stop = 1; }
 struct Ceiling {
   std::string device;
   std::string prefix, submit_topic, presence_topic, rejected_topic;
+  bool progress = false;  // --progress: queued and running before succeeded
   mosquitto* mosq = nullptr;
   bool connected_once = false;
   bool fatal = false;
@@ -98,26 +104,48 @@ struct Ceiling {
       cJSON_Delete(root);
       return;
     }
+    const std::string topic = job_status_topic(prefix, device, id->valuestring);
+    const cJSON* type = cJSON_GetObjectItemCaseSensitive(root, "type");
+    // One object for all of the job's statuses: "state" and "ts" are
+    // replaced in place (keeping their position) and "result" is added last.
     cJSON* status = cJSON_CreateObject();
     cJSON_AddNumberToObject(status, "v", 1);
     cJSON_AddStringToObject(status, "id", id->valuestring);
     cJSON_AddStringToObject(status, "device", device.c_str());
-    cJSON_AddStringToObject(status, "state", "succeeded");
+    cJSON_AddStringToObject(status, "state", progress ? "queued" : "succeeded");
     cJSON_AddNumberToObject(status, "ts", static_cast<double>(unix_ms()));
+    if (cJSON_IsString(type)) cJSON_AddStringToObject(status, "type", type->valuestring);
+    bool ok = true;
+    if (progress) {
+      ok = publish_status(topic, status);
+      set_state(status, "running");
+      ok = ok && publish_status(topic, status);
+      set_state(status, "succeeded");
+    }
     cJSON* params = cJSON_DetachItemFromObjectCaseSensitive(root, "params");
     if (!cJSON_IsObject(params)) {
       cJSON_Delete(params);
       params = cJSON_CreateObject();
     }
     cJSON_AddItemToObject(status, "result", params);
-    char* text = cJSON_PrintUnformatted(status);
-    if (text != nullptr) {
-      publish(job_status_topic(prefix, device, id->valuestring), text, false);
-      ++answered;
-    }
-    cJSON_free(text);
+    ok = ok && publish_status(topic, status);
+    if (ok) ++answered;
     cJSON_Delete(status);
     cJSON_Delete(root);
+  }
+
+  // Prints and publishes one status; false if it could not be printed.
+  bool publish_status(const std::string& topic, const cJSON* status) {
+    char* text = cJSON_PrintUnformatted(status);
+    if (text == nullptr) return false;
+    publish(topic, text, false);
+    cJSON_free(text);
+    return true;
+  }
+
+  static void set_state(cJSON* status, const char* state) {
+    cJSON_ReplaceItemInObjectCaseSensitive(status, "state", cJSON_CreateString(state));
+    cJSON_ReplaceItemInObjectCaseSensitive(status, "ts", cJSON_CreateNumber(static_cast<double>(unix_ms())));
   }
 };
 
@@ -133,8 +161,10 @@ extern "C" void message_cb(mosquitto*, void* obj, const mosquitto_message* msg, 
 
 void usage(std::FILE* out) {
   std::fputs(
-      "usage: edgerun_e2e_ceiling --url mqtt://HOST:PORT --device DEV [--prefix P]\n"
-      "  Answers every job on <P>/<DEV>/jobs/submit with \"succeeded\" at once.\n"
+      "usage: edgerun_e2e_ceiling --url mqtt://HOST:PORT --device DEV [--prefix P] [--progress]\n"
+      "  Answers every job on <P>/<DEV>/jobs/submit with \"succeeded\" at once;\n"
+      "  with --progress with \"queued\", \"running\" and \"succeeded\", as edgerund\n"
+      "  does with jobs.report_progress true.\n"
       "  Runs until SIGINT or SIGTERM.\n",
       out);
 }
@@ -143,13 +173,16 @@ void usage(std::FILE* out) {
 
 int main(int argc, char** argv) {
   std::string url, prefix = "edgerun", device;
+  bool progress = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--help" || a == "-h") {
       usage(stdout);
       return 0;
     }
-    if ((a == "--url" || a == "--prefix" || a == "--device") && i + 1 < argc) {
+    if (a == "--progress") {
+      progress = true;
+    } else if ((a == "--url" || a == "--prefix" || a == "--device") && i + 1 < argc) {
       (a == "--url" ? url : a == "--prefix" ? prefix : device) = argv[++i];
     } else {
       std::fprintf(stderr, "edgerun_e2e_ceiling: bad argument '%s'\n", argv[i]);
@@ -174,6 +207,7 @@ int main(int argc, char** argv) {
   Ceiling c;
   c.device = device;
   c.prefix = prefix;
+  c.progress = progress;
   c.submit_topic = submit_topic(prefix, device);
   c.presence_topic = presence_topic(prefix, device);
   c.rejected_topic = rejected_topic(prefix, device);
