@@ -29,6 +29,12 @@ using Clock = std::chrono::steady_clock;
 // bounded waits below look again after this short pause.
 constexpr std::chrono::milliseconds kPollInterval{10};
 
+// mosquitto 2.0 sets a flag in its SIGTERM handler and tests it before each
+// epoll_wait(); a signal landing between the test and the wait sleeps until
+// the next timer (seconds when idle). Seen in CI as "ignored SIGTERM for
+// 5000 ms". Each repeat interrupts the wait, so the flag is seen at once.
+constexpr std::chrono::milliseconds kTermRepeat{200};
+
 constexpr const char* kConfigFile = "mosquitto.conf";
 constexpr const char* kLogFile = "mosquitto.log";
 constexpr const char* kOutputFile = "mosquitto.out";
@@ -235,7 +241,12 @@ Status MosquittoBroker::stop() {
   }
   ::kill(pid, SIGTERM);
   const auto deadline = Clock::now() + options_.stop_timeout;
+  auto next_term = Clock::now() + kTermRepeat;
   while (!try_reap(pid, status)) {
+    if (Clock::now() >= next_term) {
+      ::kill(pid, SIGTERM);
+      next_term += kTermRepeat;
+    }
     if (Clock::now() >= deadline) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
