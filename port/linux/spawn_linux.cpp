@@ -1,4 +1,5 @@
-// Child processes for Linux through posix_spawn(3), poll(2) and waitid(2).
+// Child processes for Linux through posix_spawn(3), pidfd_open(2), poll(2)
+// and waitid(2).
 //
 // posix_spawn rather than fork: glibc and musl implement it with
 // CLONE_VFORK, so it neither copies the parent's page tables (which matters
@@ -11,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -173,9 +175,11 @@ int spawn(const SpawnRequest& request, const Pipe& out, const Pipe& err, pid_t& 
 }
 
 // Reads what the open pipes have within timeout into their tails; a pipe at
-// EOF (or failing) is closed. With no pipe open it just waits out timeout.
-void drain(Pipe& out, Pipe& err, OutputTail& out_tail, OutputTail& err_tail, milliseconds timeout) noexcept {
-  pollfd fds[2];
+// EOF (or failing) is closed. Returns early when exit_fd (a pidfd, or -1)
+// says the child has ended. With nothing to watch it just waits out timeout.
+void drain(Pipe& out, Pipe& err, OutputTail& out_tail, OutputTail& err_tail, const Fd& exit_fd,
+           milliseconds timeout) noexcept {
+  pollfd fds[3];
   Pipe* pipes[2];
   OutputTail* tails[2];
   nfds_t n = 0;
@@ -189,8 +193,12 @@ void drain(Pipe& out, Pipe& err, OutputTail& out_tail, OutputTail& err_tail, mil
   };
   watch(out, out_tail);
   watch(err, err_tail);
+  nfds_t watched = n;
+  if (exit_fd.fd >= 0) {
+    fds[watched++] = pollfd{exit_fd.fd, POLLIN, 0};
+  }
   // EINTR just ends the slice early; the caller's loop goes round again.
-  if (poll(fds, n, static_cast<int>(timeout.count())) <= 0) {
+  if (poll(fds, watched, static_cast<int>(timeout.count())) <= 0) {
     return;
   }
   char chunk[read_chunk];
@@ -265,6 +273,15 @@ ProcessResult run_process(const SpawnRequest& request, OutputTail& out, OutputTa
     return failed;
   }
 
+  // Readable once the child has ended, so the wait below wakes at its exit
+  // rather than on a timer. Before, the exit that follows the closing of the
+  // pipes was found by asking from 1 ms up: 1,056 exec jobs/s against a bare
+  // launcher's 1,877 (tools/bench/e2e/run.sh --exec). Kernels before 5.3
+  // have no pidfd; then the asking below remains.
+  Fd exit_fd;
+  // Through syscall(2): glibc 2.36's <sys/pidfd.h> lacks extern "C".
+  exit_fd.fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+
   bool stopping = false;
   bool killed = false;
   bool exited = false;
@@ -301,17 +318,20 @@ ProcessResult run_process(const SpawnRequest& request, OutputTail& out, OutputTa
       signal_group(SIGKILL);
       killed = true;
     }
-    // With no pipe left to wake us, exit is noticed only by asking, so ask
-    // soon first (a program usually exits right after closing its output)
-    // and back off to the full slice.
+    // With no pipe and no pidfd left to wake us, exit is noticed only by
+    // asking, so ask soon first (a program usually exits right after closing
+    // its output) and back off to the full slice.
     milliseconds wait = max_slice;
-    if (!pipes_open) {
+    if (exited) {
+      exit_fd.reset();  // Stays readable; it would turn the drain into a spin.
+    }
+    if (!pipes_open && exit_fd.fd < 0) {
       wait = idle_slice;
       idle_slice = std::min(idle_slice * 2, max_slice);
     }
     if (exited) wait = std::min(wait, until(now, give_up_at));
     if (stopping && !killed) wait = std::min(wait, until(now, kill_at));
-    drain(out_pipe, err_pipe, out, err, wait);
+    drain(out_pipe, err_pipe, out, err, exit_fd, wait);
   }
 
   // A stopped job ends as a whole: what is left of the group after the
