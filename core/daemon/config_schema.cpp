@@ -179,7 +179,7 @@ constexpr Key kSchema[] = {
 
     {.path = "jobs.queue_capacity", .runtime = &RC::queue_capacity,
      .meaning = "jobs that may wait for a worker; beyond it a submission is rejected `queue_full`",
-     .cost = "`jobs.queue_capacity` + 2 W job slots of `jobs.max_payload_bytes` + `jobs.max_result_bytes` + ~600 B"},
+     .cost = "`jobs.queue_capacity` + 2 W job slots of `jobs.max_payload_bytes` + `jobs.max_result_bytes` + ~700 B"},
     {.path = "jobs.max_payload_bytes", .runtime = &RC::max_payload_bytes,
      .meaning = "largest accepted submission; beyond it `too_large`. `memory.json_arena_bytes` must be at least 4 "
                 "times this. It also sets the MQTT v5 Maximum Packet Size the daemon announces on CONNECT (see *The "

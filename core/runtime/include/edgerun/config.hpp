@@ -18,7 +18,7 @@ struct RuntimeConfig {
 
   // Jobs that may wait for a worker; beyond it a submission is rejected
   // `queue_full`. Cost: queue_capacity + 2 * workers job slots, each holding
-  // max_payload_bytes + max_result_bytes + ~600 bytes (with the loop's
+  // max_payload_bytes + max_result_bytes + ~700 bytes (with the loop's
   // reports about it and its id's place in the id index).
   std::uint32_t queue_capacity = 64;
 
