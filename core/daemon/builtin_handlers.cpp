@@ -29,7 +29,10 @@ HandlerResult sleep_handler(JobContext& job) {
     return HandlerResult::failure("params.ms must be an integer from 0 to 86400000");
   }
   const auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(ms->valuedouble));
-  if (job.wait_for_cancel(wait)) return HandlerResult::failure("interrupted by a cancel request");
+  // {"ms": 0} only looks for a cancel: waiting on the condition variable for
+  // no time would cost two futex calls a job.
+  const bool canceled = wait.count() == 0 ? job.cancel_requested() : job.wait_for_cancel(wait);
+  if (canceled) return HandlerResult::failure("interrupted by a cancel request");
   cJSON* result = cJSON_CreateObject();
   if (result != nullptr) cJSON_AddNumberToObject(result, "slept_ms", ms->valuedouble);
   return HandlerResult::success(result);

@@ -125,6 +125,16 @@ TEST_F(EdgerundTest, SleepWithBadMsFailsHandlerError) {
   EXPECT_EQ(json_string(cJSON_GetObjectItemCaseSensitive(status.get(), "error"), "code"), "handler_error");
 }
 
+TEST_F(EdgerundTest, SleepOfZeroMsSucceedsAtOnce) {
+  start_daemon();
+  ASSERT_TRUE(submit(probe_, dev(), "zero-ms", "sleep", R"({"ms":0})"));
+  Json status = wait_state(probe_, dev(), "zero-ms", "succeeded");
+  ASSERT_TRUE(status) << daemon_->process().err();
+  const cJSON* slept = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(status.get(), "result"), "slept_ms");
+  ASSERT_TRUE(cJSON_IsNumber(slept));
+  EXPECT_EQ(slept->valuedouble, 0);
+}
+
 TEST_F(EdgerundTest, SysinfoJobReturnsTheDeviceDescription) {
   start_daemon();
   ASSERT_TRUE(submit(probe_, dev(), "si-1", "sysinfo"));
