@@ -4,7 +4,8 @@
 # ceiling and edgerund, and one markdown table per sweep:
 #   window    jobs/s and CPU/job at window 1, 8, 64, 256 (echo jobs, no progress)
 #   payload   the same against the size of params: 16 B, 1 KiB, 16 KiB, window 64
-#   workers   the same against edgerund's workers: 1, 2, 4, window 64
+#   workers   the same against edgerund's workers: 1, 2, 4, window 64, with
+#             jobs that run on a worker (edgerund-pool: sleep {"ms":0})
 #   memory    edgerund's idle RSS / private dirty (and peak RSS after N jobs)
 #             at the gateway defaults against jobs.queue_capacity 64, 1024, 16384
 # Method and limits: e2e/README.md, "Scaling".
@@ -131,13 +132,14 @@ point() {
   fi
 }
 
-# The cells of one point's throughput row: jobs/s of ceiling and
-# edgerund-noprogress and their ratio, the same for CPU us/job, and both p99s.
+# The cells of one point's throughput row: jobs/s of ceiling and of the
+# edgerund variant $2 (default edgerund-noprogress) and their ratio, the same
+# for CPU us/job, and both p99s.
 throughput_cells() {
   [[ -s $1 ]] || { printf 'failed\n'; return; }
-  jq -L "$script_dir/e2e" -s -r 'include "fmt";
+  jq -L "$script_dir/e2e" -s -r --arg v "${2:-edgerund-noprogress}" 'include "fmt";
     (map(select(.variant == "ceiling")) | .[0]) as $c
-    | (map(select(.variant == "edgerund-noprogress")) | .[0]) as $e
+    | (map(select(.variant == $v)) | .[0]) as $e
     | [($c | val("jobs_per_s"; 0)), ($e | val("jobs_per_s"; 0)), ($e | vs("jobs_per_s")),
        ($c | val("cpu_us_per_job"; 1)), ($e | val("cpu_us_per_job"; 1)), ($e | vs("cpu_us_per_job")),
        ($c.median_run.p99_ms | fmt(3)), ($e.median_run.p99_ms | fmt(3))] | join("\t")' "$1"
@@ -190,7 +192,8 @@ for t in "${table_list[@]}"; do
       echo " jobs.max_payload_bytes = jobs.max_result_bytes = $max_payload at every point)" ;;
     workers)
       for w in $workers_list; do
-        point "workers-$w" --variants edgerund-noprogress --workers "$w" --jobs "$jobs"
+        # echo runs on the loop whatever the workers; sleep {"ms":0} runs on one.
+        point "workers-$w" --variants edgerund-pool --workers "$w" --jobs "$jobs"
       done
       echo
       echo "### Throughput against edgerund's workers (window 64)"
@@ -198,10 +201,10 @@ for t in "${table_list[@]}"; do
       {
         echo "workers	jobs	$throughput_header"
         for w in $workers_list; do
-          echo "$w	$jobs	$(throughput_cells "$tmp/workers-$w.summary")"
+          echo "$w	$jobs	$(throughput_cells "$tmp/workers-$w.summary" edgerund-pool)"
         done
       } | table
-      echo "$throughput_legend"
+      echo "$throughput_legend" | sed '1s/edgerund-noprogress against the ceiling, echo jobs/edgerund-pool (jobs sleep {"ms":0}, run on a worker) against the ceiling/'
       echo "(the ceiling has no workers: its row is measured again at each point, as the baseline of that point)" ;;
     memory)
       for q in $queue_capacities; do

@@ -72,6 +72,7 @@ struct Options {
   std::string run_id;  // empty: derived from time and pid
   std::string type = "echo";
   long long params_bytes = 0;  // 0: params {"i":<i>}
+  std::string params;          // empty: params {"i":<i>} (or --params-bytes)
   long long jobs = 20000;
   long long window = 64;
   long long warmup = 500;
@@ -101,6 +102,8 @@ void usage(std::FILE* out) {
       "  --type T               job type (default echo)\n"
       "  --params-bytes B       params {\"pad\":\"xx..\"} of exactly B bytes (at least 10)\n"
       "                         instead of {\"i\":<i>}\n"
+      "  --params JSON          these params, as given, for every job (e.g. {\"ms\":0}\n"
+      "                         with --type sleep, a job that runs on a worker)\n"
       "  --device-pid PID       report the CPU per measured job of process PID (the device:\n"
       "                         edgerund or edgerun_e2e_ceiling), all threads and reaped\n"
       "                         children, from /proc\n"
@@ -140,6 +143,13 @@ std::optional<Options> parse_args(int argc, char** argv) {
        : a == "--device" ? o.device
        : a == "--run"    ? o.run_id
                          : o.type) = v;
+    } else if (a == "--params") {
+      const char* v = value();
+      if (v == nullptr || v[0] != '{') {
+        std::fprintf(stderr, "edgerun_e2e_bench: --params needs a JSON object\n");
+        return std::nullopt;
+      }
+      o.params = v;
     } else if (a == "--params-bytes") {
       if (!count(o.params_bytes, 10, 16'777'216)) return std::nullopt;
     } else if (a == "--jobs") {
@@ -175,6 +185,10 @@ std::optional<Options> parse_args(int argc, char** argv) {
   }
   if (!is_valid_id(o.device)) {
     std::fprintf(stderr, "edgerun_e2e_bench: --device '%s' is not an id ([A-Za-z0-9._-]{1,64})\n", o.device.c_str());
+    return std::nullopt;
+  }
+  if (!o.params.empty() && o.params_bytes > 0) {
+    std::fputs("edgerun_e2e_bench: give --params or --params-bytes, not both\n", stderr);
     return std::nullopt;
   }
   if (!is_valid_id(o.type)) {
@@ -306,6 +320,8 @@ class Bench {
     if (opt.params_bytes > 0) {
       // {"pad":"<x...>"}: 10 bytes of frame, the rest padding.
       params_text_ = R"({"pad":")" + std::string(static_cast<std::size_t>(opt.params_bytes) - 10, 'x') + R"("})";
+    } else {
+      params_text_ = opt.params;
     }
     payload_.reserve(params_text_.size() + 256);
   }

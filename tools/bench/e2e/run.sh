@@ -6,6 +6,8 @@
 # Modes (one per run):
 #   (default)  throughput: echo jobs at window K. ceiling and
 #              edgerund-noprogress (one status per job; vs ceiling),
+#              edgerund-pool (the same, but jobs "sleep" {"ms":0}, which run
+#              on a worker where echo runs on the loop; vs ceiling),
 #              ceiling-progress and edgerund-progress (queued, running,
 #              succeeded; vs ceiling-progress). jobs/s and CPU per job
 #              (cpu_us_per_job: the device process's user + system CPU, all
@@ -102,8 +104,8 @@ done
 declare -A baseline_of
 case $mode in
   throughput)
-    all_variants=(ceiling edgerund-noprogress ceiling-progress edgerund-progress)
-    baseline_of=([ceiling]="" [edgerund-noprogress]=ceiling [ceiling-progress]=ceiling
+    all_variants=(ceiling edgerund-noprogress edgerund-pool ceiling-progress edgerund-progress)
+    baseline_of=([ceiling]="" [edgerund-noprogress]=ceiling [edgerund-pool]=ceiling [ceiling-progress]=ceiling
       [edgerund-progress]=ceiling-progress)
     : "${jobs:=20000}" "${window:=64}" "${warmup:=500}" ;;
   latency)
@@ -160,6 +162,8 @@ if [[ -n $variants_opt ]]; then
 else
   for v in "${all_variants[@]}"; do wanted[$v]=1; done
 fi
+# edgerund-pool's jobs are sleep {"ms":0}; they cannot carry --params-bytes.
+[[ -z $params_bytes ]] || wanted[edgerund-pool]=""
 variants=()
 run_list=()
 for v in "${all_variants[@]}"; do
@@ -334,6 +338,7 @@ start_device() {
 run_bench() {
   local out=$1 n=$2 k=$3 w=$4 extra=()
   [[ $mode != exec ]] || extra+=(--type true)
+  [[ $current_variant != edgerund-pool ]] || extra+=(--type sleep --params '{"ms":0}')
   [[ -z $params_bytes ]] || extra+=(--params-bytes "$params_bytes")
   run_child "$bench" --url "mqtt://127.0.0.1:$port" --device bench-01 --jobs "$n" --window "$k" \
     --warmup "$w" --timeout-s "$timeout_s" --online-timeout-s 10 --wait-online \
@@ -356,6 +361,7 @@ read_memory() {
 # JSON goes to $2/run.json.
 run_device() {
   local v=$1 dir=$2 rc=0 mem idle=() after=()
+  current_variant=$v
   start_broker "$dir" || return 1
   start_device "$v" "$dir"
   if [[ $mode == memory ]]; then
