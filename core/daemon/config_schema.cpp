@@ -194,7 +194,7 @@ constexpr Key kSchema[] = {
     {.path = "jobs.report_progress", .at = field<&C::report_progress>,
      .meaning = "publish the `queued` and `running` states (terminal states are always published)"},
     {.path = "jobs.finished_ids", .runtime = &RC::finished_ids,
-     .meaning = "finished job ids remembered so that a resubmitted id is rejected `duplicate`", .cost = "~96 B each"},
+     .meaning = "finished job ids remembered so that a resubmitted id is rejected `duplicate`", .cost = "~150 B each (the id and its index cell)"},
     {.path = "jobs.finished_id_ttl_ms", .runtime = &RC::finished_id_ttl_ms,
      .meaning = "how long a finished id is remembered"},
 
@@ -217,7 +217,7 @@ constexpr Key kSchema[] = {
     {.path = "log.level", .at = field<&C::runtime, &RC::log_level>, .meaning = "lowest level recorded"},
     {.path = "log.records", .runtime = &RC::log_records,
      .meaning = "records the ring holds until drained; when full the oldest is overwritten and counted",
-     .cost = "256 B each"},
+     .cost = "280 B each"},
     {.path = "log.stderr", .at = field<&C::runtime, &RC::log_to_stderr>,
      .meaning = "write records to stderr with journald's `<N>` priority prefix"},
 
@@ -228,7 +228,7 @@ constexpr Key kSchema[] = {
      .cost = "(W + 2) x this"},
     {.path = "memory.metric_capacity", .runtime = &RC::metric_capacity,
      .meaning = "metric series (name + labels) the metric buffer holds; the runtime's own take about 40",
-     .cost = "~400 B each"},
+     .cost = "~500 B each"},
     {.path = "memory.event_records", .runtime = &RC::event_records,
      .meaning = "handler events waiting for the loop; a full ring refuses (and counts) new ones",
      .cost = "`memory.event_max_bytes` + 80 B each"},

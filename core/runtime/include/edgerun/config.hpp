@@ -34,7 +34,8 @@ struct RuntimeConfig {
   std::uint32_t default_timeout_ms = 60000;
 
   // How many finished job ids are remembered, and for how long, so that a
-  // resubmitted id is rejected `duplicate`. Cost: ~96 bytes a record.
+  // resubmitted id is rejected `duplicate`. Cost: ~150 bytes an id (its
+  // record and its cell in the id index).
   std::uint32_t finished_ids = 1024;
   std::uint32_t finished_id_ttl_ms = 10 * 60 * 1000;
 
@@ -46,7 +47,7 @@ struct RuntimeConfig {
   std::uint32_t json_arena_bytes = 256 * 1024;
 
   // Log ring: records kept until a sink drains them; the oldest is
-  // overwritten (and counted) when full. Cost: 256 bytes a record.
+  // overwritten (and counted) when full. Cost: 280 bytes a record.
   std::uint32_t log_records = 1024;
   LogLevel log_level = LogLevel::info;
   // How often the loop drains the log and event rings into their sinks.
@@ -55,7 +56,7 @@ struct RuntimeConfig {
   bool log_to_stderr = true;
 
   // Metric series (name + labels) the metric buffer can hold; the runtime's
-  // own take about 40. Cost: ~400 bytes a series.
+  // own take about 40. Cost: ~500 bytes a series.
   std::uint32_t metric_capacity = 128;
 
   // Events emitted by handlers waiting for the loop; a full ring refuses (and
