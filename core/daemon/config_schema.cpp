@@ -216,7 +216,8 @@ constexpr Key kSchema[] = {
 
     {.path = "log.level", .at = field<&C::runtime, &RC::log_level>, .meaning = "lowest level recorded"},
     {.path = "log.records", .runtime = &RC::log_records,
-     .meaning = "records the ring holds until drained; when full the oldest is overwritten and counted",
+     .meaning = "records the ring holds until drained (every 250 ms); when full the oldest is overwritten and counted "
+                "in `edgerun_log_dropped_total`",
      .cost = "280 B each"},
     {.path = "log.stderr", .at = field<&C::runtime, &RC::log_to_stderr>,
      .meaning = "write records to stderr with journald's `<N>` priority prefix"},

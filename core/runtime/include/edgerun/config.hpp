@@ -46,9 +46,13 @@ struct RuntimeConfig {
   // `result_too_large`. Must be at least 4 * max_payload_bytes.
   std::uint32_t json_arena_bytes = 256 * 1024;
 
-  // Log ring: records kept until a sink drains them; the oldest is
-  // overwritten (and counted) when full. Cost: 280 bytes a record.
-  std::uint32_t log_records = 1024;
+  // Log ring: records kept until a sink drains them (every
+  // log_flush_interval_ms); the oldest is overwritten (and counted) when
+  // full. Cost: 280 bytes a record, all written at start. 256 hold over a
+  // thousand lines a second between two drains; 1,024 cost a gateway
+  // 210 KiB more of its ~1.7 MiB of private memory
+  // (tools/bench/e2e/run.sh --memory).
+  std::uint32_t log_records = 256;
   LogLevel log_level = LogLevel::info;
   // How often the loop drains the log and event rings into their sinks.
   std::uint32_t log_flush_interval_ms = 250;
