@@ -52,7 +52,7 @@ class OnLoopTest : public ::testing::Test {
   // The loop thread's id, asked on the loop.
   std::thread::id loop_thread() {
     std::promise<std::thread::id> id;
-    caller.call = [&] { id.set_value(std::this_thread::get_id()); };
+    caller.set_call([&] { id.set_value(std::this_thread::get_id()); });
     caller.poke();
     auto future = id.get_future();
     EXPECT_EQ(future.wait_for(10s), std::future_status::ready);
@@ -62,10 +62,10 @@ class OnLoopTest : public ::testing::Test {
   // Runs `body` on the loop thread and waits until it has run.
   void on_loop(std::function<void()> body) {
     std::promise<void> done;
-    caller.call = [&] {
+    caller.set_call([&] {
       body();
       done.set_value();
-    };
+    });
     caller.poke();
     ASSERT_EQ(done.get_future().wait_for(10s), std::future_status::ready);
   }

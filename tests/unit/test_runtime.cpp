@@ -755,10 +755,10 @@ TEST(RuntimeOnTheLoop, ASinkSubmittingAsJobsEndGetsTheSlotsOfTheEndedJobs) {
   std::promise<void> loop_busy;
   std::promise<void> release_loop;
   std::shared_future<void> released = release_loop.get_future().share();
-  caller.call = [&] {
+  caller.set_call([&] {
     loop_busy.set_value();
     released.wait();
-  };
+  });
   ASSERT_TRUE(rt.start());
   ASSERT_TRUE(rt.submit("w", "gated").accepted);
   // A delivered status means the loop runs, so the caller's handle is open.
@@ -886,7 +886,7 @@ TEST(RuntimeOnTheLoop, EveryJobSubmittedInALoopCallbackRuns) {
   ASSERT_TRUE(rt.runtime.register_handler("noop", [](JobContext&) { return HandlerResult::success(); }).ok());
   std::atomic<int> round{0};
   std::atomic<int> refused{0};
-  caller.call = [&] {
+  caller.set_call([&] {
     // 1 job, then 7, then 8 (the queue's capacity): none a multiple of the
     // batch except by chance, and the last fills the queue.
     const int n = round.load() == 0 ? 1 : round.load() == 1 ? 7 : 8;
@@ -894,7 +894,7 @@ TEST(RuntimeOnTheLoop, EveryJobSubmittedInALoopCallbackRuns) {
       const std::string id = numbered_id("r", round.load()).append(numbered_id("-", i));
       if (!rt.runtime.submit(JobRequest{id, "noop", "", {}}).accepted) refused.fetch_add(1);
     }
-  };
+  });
   ASSERT_TRUE(rt.start());
   // A status delivered means the loop runs, so the caller's handle is open.
   ASSERT_TRUE(rt.submit("warm-up", "noop").accepted);
@@ -934,7 +934,7 @@ TEST(RuntimeSinks, ASinkThatWantsNoProgressGetsOnlyTerminalStates) {
   rt.recorder.progress = false;
   rt.runtime.add_component(caller);
   ASSERT_TRUE(rt.runtime.register_handler("noop", [](JobContext&) { return HandlerResult::success(); }).ok());
-  caller.call = [&] { (void)rt.runtime.submit(JobRequest{"on-loop", "noop", "", {}}); };
+  caller.set_call([&] { (void)rt.runtime.submit(JobRequest{"on-loop", "noop", "", {}}); });
   ASSERT_TRUE(rt.start());
   ASSERT_TRUE(rt.submit("from-thread", "noop").accepted);
   ASSERT_TRUE(rt.recorder.wait_terminal("from-thread"));
@@ -1040,13 +1040,13 @@ TEST(RuntimeOnTheLoop, NoStatusIsDeliveredFromInsideACallIntoTheRuntime) {
     return HandlerResult::success();
   }).ok());
   std::promise<bool> canceled;
-  caller.call = [&] {
+  caller.set_call([&] {
     ReentryWatchingSink::inside_call = true;
     const bool accepted = rt.runtime.submit(JobRequest{"first", "noop", "", {}}).accepted;
     const bool did_cancel = rt.runtime.cancel("w1");
     ReentryWatchingSink::inside_call = false;
     canceled.set_value(accepted && did_cancel);
-  };
+  });
   ASSERT_TRUE(rt.start());
   ASSERT_TRUE(rt.submit("w1", "wait").accepted);
   ASSERT_TRUE(rt.recorder.wait_state("w1", JobState::running));
