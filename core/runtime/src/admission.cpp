@@ -45,7 +45,7 @@ SubmitResult Runtime::Impl::submit_json(std::string_view payload) noexcept {
     result = admit_locked(decoded.id, decoded.type, decoded.timeout_ms,
                           has_params ? PayloadKind::submission : PayloadKind::none, payload, admitted);
   }
-  if (result.accepted) after_admission(admitted);
+  if (result.accepted && !admitted.on_loop) wake_a_worker();
   return result;
 }
 
@@ -75,19 +75,25 @@ SubmitResult Runtime::Impl::submit(const JobRequest& request) noexcept {
     }
     result = admit_locked(request.id, request.type, request.timeout_ms, kind, request.params_json, admitted);
   }
-  if (result.accepted) after_admission(admitted);
+  if (result.accepted && !admitted.on_loop) wake_a_worker();
   return result;
 }
 
-void Runtime::Impl::after_admission(const Admitted& admitted) noexcept {
-  // Outside the table lock: a worker woken while the lock is still held
-  // would only wait for it.
+void Runtime::Impl::report_admission_locked(const Admitted& admitted) noexcept {
+  // Under the table lock: once it is released a worker may run the job and
+  // the loop retire it, and a report added after that could reach a loop
+  // already closed by a shutdown.
   if (admitted.on_loop) {
     add_report(admitted.slot, admitted.generation, ReportKind::run_on_loop);
-    return;
+  } else if (!progress_sinks_.empty()) {
+    add_report(admitted.slot, admitted.generation, ReportKind::queued);
   }
+}
+
+void Runtime::Impl::wake_a_worker() noexcept {
+  // Outside the table lock: a worker woken while the lock is still held
+  // would only wait for it.
   work_ready_.notify_one();
-  if (!progress_sinks_.empty()) add_report(admitted.slot, admitted.generation, ReportKind::queued);
 }
 
 SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view type,
@@ -122,6 +128,7 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   result.accepted = true;
   detail::copy_cut(result.id, id);
   admitted = {table_->index_of(*slot), slot->generation, on_loop};
+  report_admission_locked(admitted);
   return result;
 }
 

@@ -24,10 +24,13 @@ void Runtime::Impl::on_reports(void* self_pointer) {
 }
 
 void Runtime::Impl::read_reports() noexcept {
-  // Until the inbox is empty: a sink that submits adds reports as it goes.
+  // Until the inbox is empty: a sink that submits or cancels adds reports as
+  // it goes, and those made on the loop thread send no wake-up, so a report
+  // left behind here would wait for the next timer.
   std::array<Report, 64> batch;
-  for (std::size_t count = batch.size(); count == batch.size();) {
-    count = inbox_->take(batch);
+  for (;;) {
+    const std::size_t count = inbox_->take(batch);
+    if (count == 0) return;
     for (std::size_t i = 0; i < count; ++i) handle(batch[i]);
   }
 }
@@ -147,7 +150,13 @@ void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
 void Runtime::Impl::on_job_timer(uv_timer_t* handle) {
   JobSlot& slot = *static_cast<JobSlot*>(handle->data);
   auto* self = static_cast<Impl*>(slot.runtime);
-  if (slot.terminal_delivered) return;
+  // libuv runs timers before it reads the inbox again: a job that finished
+  // in time while the loop was busy must end with its result, not
+  // timed_out. Reading may retire the job (the generation moves on; the
+  // slot may then already hold another job, admitted on another thread).
+  const std::uint32_t generation = slot.generation;
+  on_reports(self);
+  if (slot.generation != generation || slot.terminal_delivered) return;
   auto expected = StopReason::none;
   if (!slot.stop.compare_exchange_strong(expected, StopReason::timed_out, std::memory_order_acq_rel)) return;
   self->log_.write(LogLevel::warn, "job timed out", {{"job", slot.id_view()}});

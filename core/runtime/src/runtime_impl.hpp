@@ -107,7 +107,8 @@ class Runtime::Impl {
   SubmitResult admit_locked(std::string_view id, std::string_view type, std::optional<std::uint32_t> timeout_ms,
                             detail::PayloadKind kind, std::string_view payload, Admitted& admitted) noexcept;
   // After the table lock is released: wakes a worker, reports `queued`.
-  void after_admission(const Admitted& admitted) noexcept;
+  void report_admission_locked(const Admitted& admitted) noexcept;
+  void wake_a_worker() noexcept;
   void cancel_locked(detail::JobSlot& slot) noexcept;
   void report(const detail::JobSlot& slot, detail::ReportKind kind) noexcept;
   void add_report(std::uint32_t slot, std::uint32_t generation, detail::ReportKind kind) noexcept;
