@@ -31,6 +31,21 @@ TEST_F(EdgerundTypesTest, TypeTimeoutEndsABuiltInJobThatGivesNone) {
   EXPECT_TRUE(wait_state(probe_, dev(), "tt-2", "succeeded")) << daemon_->process().err();
 }
 
+TEST_F(EdgerundTypesTest, SettingsForEchoKeepItOnTheLoop) {
+  start_daemon("dev-types-loop", [](cJSON& root) {
+    cJSON_ReplaceItemInObjectCaseSensitive(&root, "workers", cJSON_CreateNumber(1));
+    set_type_timeout(root, "echo", 5000);
+  });
+  // The only worker sleeps; an echo that had lost runs_on_loop to its
+  // types entry would wait behind it for 30 s.
+  ASSERT_TRUE(submit(probe_, dev(), "busy", "sleep", R"({"ms":30000})"));
+  ASSERT_TRUE(wait_state(probe_, dev(), "busy", "running")) << daemon_->process().err();
+  ASSERT_TRUE(submit(probe_, dev(), "on-loop", "echo", R"({"a":1})"));
+  EXPECT_TRUE(wait_state(probe_, dev(), "on-loop", "succeeded", 10s)) << daemon_->process().err();
+  ASSERT_TRUE(probe_.publish(daemon_->topic("jobs/cancel"), R"({"id":"busy"})", 1));
+  EXPECT_TRUE(wait_state(probe_, dev(), "busy", "canceled"));
+}
+
 TEST_F(EdgerundTypesTest, TypeTimeoutCapsWhatAJobAsksForOfAnExecType) {
   start_daemon("dev-types-exec", [](cJSON& root) {
     cJSON* slow = add_exec_type(root, "slow", "/bin/sleep", {"30"});
