@@ -106,8 +106,9 @@ class Runtime::Impl {
   // Table lock held. `payload` is copied into the slot as it is.
   SubmitResult admit_locked(std::string_view id, std::string_view type, std::optional<std::uint32_t> timeout_ms,
                             detail::PayloadKind kind, std::string_view payload, Admitted& admitted) noexcept;
-  // After the table lock is released: wakes a worker, reports `queued`.
+  // Under the table lock: reports `queued` (or queues a loop job's run).
   void report_admission_locked(const Admitted& admitted) noexcept;
+  // After the table lock is released, for a job that waits for a worker.
   void wake_a_worker() noexcept;
   void cancel_locked(detail::JobSlot& slot) noexcept;
   void report(const detail::JobSlot& slot, detail::ReportKind kind) noexcept;
