@@ -11,10 +11,12 @@
 # usage: tools/bench/e2e/profile.sh (--strace | --perf FILE | --memory-map)
 #          [--build-dir DIR] [--edgerund PATH] [--jobs N] [--type T] [--params JSON]
 #          [--progress]
-# The bench config is run.sh's: jobs.report_progress false (--progress: true),
-# log level warn, no periodic telemetry. --type sleep --params '{"ms":0}'
+# The broker and the config are run.sh's (devices.sh): the bench config with
+# jobs.report_progress false (--progress: true), or for --memory-map the
+# gateway defaults. --type sleep --params '{"ms":0}'
 # profiles a job that runs on a worker. Needs strace or perf (linux-perf) for
-# those modes, jq, python3 and mosquitto.
+# those modes, jq, python3 and mosquitto. Without an explicit $MOSQUITTO,
+# /usr/sbin/mosquitto.
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,7 +39,7 @@ while (($#)); do
   esac
 done
 [[ -n $mode ]] || die "choose --strace, --perf FILE or --memory-map"
-[[ $jobs =~ ^[0-9]+$ ]] && ((jobs >= 1)) || die "--jobs must be a positive number"
+if ! [[ $jobs =~ ^[1-9][0-9]*$ ]]; then die "--jobs must be a positive number"; fi
 : "${edgerund:=$build_dir/core/daemon/edgerund}"
 bench="$build_dir/tools/bench/e2e/edgerun_e2e_bench"
 for b in "$edgerund" "$bench"; do [[ -x $b ]] || die "$b is missing; build edgerund and edgerun_e2e_bench"; done
@@ -54,33 +56,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-cat >"$tmp/mosquitto.conf" <<EOF
-listener $port 127.0.0.1
-set_tcp_nodelay true
-allow_anonymous true
-persistence false
-user $(id -un)
-max_queued_messages 100000
-EOF
-mosquitto -c "$tmp/mosquitto.conf" >"$tmp/mosquitto.out" 2>&1 &
-pids+=($!)
-for ((i = 0; i < 50; i++)); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-  ((i < 49)) || die "mosquitto did not listen on 127.0.0.1:$port within 5 s"
-  sleep 0.1
-done
-
-mkdir -p "$tmp/state"
+# The broker and edgerund's config as run.sh makes them (devices.sh).
+script_name=profile.sh
+mosquitto_bin=${MOSQUITTO:-/usr/sbin/mosquitto}
+broker_nodelay=true
+window=64 queue_capacity="" workers="" max_payload_bytes=""
+gateway_config="$repo/config/edgerun.json"
+# shellcheck source=tools/bench/e2e/devices.sh
+source "$script_dir/devices.sh"
+start_broker "$tmp/broker" || exit 1
 if [[ $mode == memory ]]; then
-  jq --arg url "mqtt://127.0.0.1:$port" --arg state "$tmp/state" \
-    '.device_id = "bench-01" | .mqtt.url = $url | .state_dir = $state' "$repo/config/edgerun.json" >"$tmp/edgerun.json"
+  variant="edgerund-gateway"
+elif [[ $progress == true ]]; then
+  variant="edgerund-progress"
 else
-  jq -n --arg url "mqtt://127.0.0.1:$port" --arg state "$tmp/state" --argjson progress "$progress" '
-    {device_id: "bench-01", state_dir: $state, mqtt: {url: $url},
-     jobs: {queue_capacity: 64, report_progress: $progress},
-     telemetry: {interval_ms: 3600000}, log: {level: "warn"}}' >"$tmp/edgerun.json"
+  variant="edgerund-noprogress"
 fi
+write_edgerund_config "$variant" "$tmp"
 "$edgerund" --config "$tmp/edgerun.json" >"$tmp/edgerund.out" 2>&1 &
 device_pid=$!
 pids+=("$device_pid")
