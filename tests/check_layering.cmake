@@ -1,20 +1,21 @@
 # The libraries depend one way only:
 #
-#   port -> protocol -> runtime -> mqtt, exec -> daemon
+#   port -> protocol -> runtime -> journal, mqtt, exec -> daemon
 #
 # Each library's sources may include edgerun headers of its own and of the
-# libraries before it, never of one after it or beside it (mqtt and exec know
+# libraries before it, never of one after it or beside it (journal, mqtt and exec know
 # nothing of each other). Examples embed the runtime, so they may include
 # what the runtime may. A header's library is the folder it lives in. Run as
 #   cmake -DSOURCE_DIR=<repository> -P check_layering.cmake
 cmake_policy(SET CMP0057 NEW)
-set(libraries port protocol runtime mqtt exec daemon)
+set(libraries port protocol runtime journal mqtt exec daemon)
 set(allowed_port port)
 set(allowed_protocol port protocol)
 set(allowed_runtime port protocol runtime)
+set(allowed_journal port protocol runtime journal)
 set(allowed_mqtt port protocol runtime mqtt)
 set(allowed_exec port protocol runtime exec)
-set(allowed_daemon port protocol runtime mqtt exec daemon)
+set(allowed_daemon port protocol runtime journal mqtt exec daemon)
 set(allowed_examples port protocol runtime)
 
 # Which library owns each header name "edgerun/<name>" (port's are
