@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <map>
 #include <ostream>
 #include <string>
@@ -111,6 +112,50 @@ TEST(CtlArgs, DoubleDashEndsOptions) {
   EXPECT_EQ(command_of<SubmitCommand>(out).params_json, R"({"flag":"--not-an-option"})");
 }
 
+const std::string kHashHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+TEST(CtlArgs, JournalVerify) {
+  ParseOutcome out = parse({"journal", "verify", "/var/lib/edgerun"});
+  const auto& cmd = command_of<JournalCommand>(out);
+  EXPECT_EQ(cmd.action, JournalAction::verify);
+  EXPECT_EQ(cmd.state_dir, "/var/lib/edgerun");
+  EXPECT_FALSE(cmd.head.has_value());
+  EXPECT_TRUE(cmd.job_id.empty());
+}
+
+TEST(CtlArgs, JournalVerifyTakesASavedHeadInEitherCase) {
+  std::string upper = kHashHex;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const std::string& hex : {kHashHex, upper}) {
+    ParseOutcome out = parse({"journal", "verify", "state", "--head", "1234:" + hex});
+    const auto& cmd = command_of<JournalCommand>(out);
+    ASSERT_TRUE(cmd.head.has_value());
+    EXPECT_EQ(cmd.head->sequence, 1234u);
+    EXPECT_EQ(cmd.head->hash_hex, kHashHex);
+  }
+}
+
+TEST(CtlArgs, JournalShowWithJsonAndJob) {
+  ParseOutcome out = parse({"--json", "journal", "show", "state", "--job=job-42"});
+  const auto& cmd = command_of<JournalCommand>(out);
+  EXPECT_EQ(cmd.action, JournalAction::show);
+  EXPECT_EQ(cmd.state_dir, "state");
+  EXPECT_EQ(cmd.job_id, "job-42");
+  EXPECT_TRUE(out.invocation->global.json);
+}
+
+TEST(CtlArgs, JournalIgnoresTheBrokerEnvironment) {
+  // It reads files: a broken broker URL in the environment must not stop it.
+  FakeEnv env{{{"EDGERUN_MQTT_URL", "http://not-a-broker"}, {"EDGERUN_MQTT_PASSWORD", "p"}}};
+  ParseOutcome out = parse({"journal", "show", "state"}, env);
+  EXPECT_TRUE(out.invocation.has_value()) << out.error;
+}
+
+TEST(CtlArgs, JournalHelp) {
+  EXPECT_EQ(command_of<HelpCommand>(parse({"journal", "--help"})).command, "journal");
+  EXPECT_EQ(command_of<HelpCommand>(parse({"help", "journal"})).command, "journal");
+}
+
 struct BadLine {
   std::vector<std::string> args;
   std::string expected_error;  // a part of the message
@@ -162,7 +207,24 @@ INSTANTIATE_TEST_SUITE_P(
                       BadLine{{"status", "--prefix", "a/+/b"}, "bad topic prefix"},
                       BadLine{{"status", "--prefix", "a//b"}, "bad topic prefix"},
                       BadLine{{"status", "--password", "secret"}, "needs a username"},
-                      BadLine{{"status", "--cafile", "ca.crt"}, "--cafile needs an mqtts://"}));
+                      BadLine{{"status", "--cafile", "ca.crt"}, "--cafile needs an mqtts://"},
+                      BadLine{{"journal"}, "journal needs an action (verify or show)"},
+                      BadLine{{"journal", "check", "state"}, "unknown journal action 'check'"},
+                      BadLine{{"journal", "verify"}, "journal verify needs a state directory"},
+                      BadLine{{"journal", "show", ""}, "must not be empty"},
+                      BadLine{{"journal", "verify", "a", "b"}, "unexpected argument 'b'"},
+                      BadLine{{"journal", "verify", "state", "--head", "12"}, "--head wants SEQ:HEX"},
+                      BadLine{{"journal", "verify", "state", "--head", "0:" + kHashHex}, "--head wants SEQ:HEX"},
+                      BadLine{{"journal", "verify", "state", "--head", "-1:" + kHashHex}, "--head wants SEQ:HEX"},
+                      BadLine{{"journal", "verify", "state", "--head", "x:" + kHashHex}, "--head wants SEQ:HEX"},
+                      BadLine{{"journal", "verify", "state", "--head", "5:" + kHashHex.substr(1)}, "--head wants"},
+                      BadLine{{"journal", "verify", "state", "--head", "5:" + kHashHex + "0"}, "--head wants"},
+                      BadLine{{"journal", "verify", "state", "--head", "5:" + kHashHex.substr(1) + "g"}, "--head wants"},
+                      BadLine{{"journal", "show", "state", "--head", "5:" + kHashHex}, "--head goes with journal verify"},
+                      BadLine{{"journal", "verify", "state", "--job", "j1"}, "--job goes with journal show"},
+                      BadLine{{"journal", "show", "state", "--job", "j/1"}, "bad job id"},
+                      BadLine{{"journal", "verify", "state", "--json"}, "--json goes with journal show"},
+                      BadLine{{"status", "--head", "5:" + kHashHex}, "unknown option '--head' for 'status'"}));
 
 }  // namespace
 }  // namespace edgerun::ctl

@@ -13,12 +13,14 @@
 namespace edgerun::ctl {
 namespace {
 
-constexpr const char* kCommands[] = {"submit", "cancel", "watch", "status", "help"};
+constexpr const char* kCommands[] = {"submit", "cancel", "watch", "status", "journal", "help"};
 
 // Longest --timeout accepted: beyond a few months it is surely a typo.
 constexpr double kMaxTimeoutSeconds = 1e7;
 
-enum class Opt { url, username, password, prefix, cafile, timeout, json, id, job_timeout_ms, no_wait, group, count };
+enum class Opt {
+  url, username, password, prefix, cafile, timeout, json, id, job_timeout_ms, no_wait, group, count, head, job
+};
 
 struct OptionSpec {
   std::string_view name;
@@ -40,6 +42,8 @@ constexpr OptionSpec kOptions[] = {
     {"no-wait", Opt::no_wait, false, "submit"},
     {"group", Opt::group, true, "submit"},
     {"count", Opt::count, true, "watch"},
+    {"head", Opt::head, true, "journal"},
+    {"job", Opt::job, true, "journal"},
 };
 
 const OptionSpec* find_option(std::string_view name, std::string_view command) {
@@ -73,12 +77,37 @@ std::optional<std::chrono::milliseconds> parse_seconds(const std::string& text) 
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000.0)));
 }
 
+bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+// "SEQ:HEX" as `journal verify` prints the head: a positive sequence and the
+// 64 hex digits of its hash, in either case.
+std::optional<SavedHead> parse_saved_head(std::string_view text) {
+  constexpr std::size_t kHashHexDigits = 64;
+  const std::size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const std::string_view sequence_text = text.substr(0, colon);
+  const std::string_view hash_text = text.substr(colon + 1);
+  SavedHead head;
+  auto [end, ec] = std::from_chars(sequence_text.data(), sequence_text.data() + sequence_text.size(), head.sequence);
+  if (ec != std::errc() || end != sequence_text.data() + sequence_text.size() || head.sequence == 0) {
+    return std::nullopt;
+  }
+  if (hash_text.size() != kHashHexDigits || !std::all_of(hash_text.begin(), hash_text.end(), is_hex_digit)) {
+    return std::nullopt;
+  }
+  head.hash_hex.reserve(kHashHexDigits);
+  for (char c : hash_text) head.hash_hex.push_back(c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c);
+  return head;
+}
+
 // Command options seen on the line, checked once the command is known.
 struct CommandOptions {
   std::optional<std::string> id;
   std::optional<std::string> job_timeout_ms;
   std::optional<std::string> group;
   std::optional<std::string> count;
+  std::optional<std::string> head;
+  std::optional<std::string> job;
   bool no_wait = false;
 };
 
@@ -93,7 +122,10 @@ class Parser {
   ParseOutcome run() {
     if (!scan()) return failure();
     if (help_ || command_ == "help") return help();
-    if (command_.empty()) return fail_usage("no command given (submit, cancel, watch or status)");
+    if (command_.empty()) return fail_usage("no command given (submit, cancel, watch, status or journal)");
+    // The journal is read from files: a broker URL in the environment,
+    // good or bad, is none of its business.
+    if (command_ == "journal") return journal();
     if (!check_global()) return failure();
     if (command_ == "submit") return submit();
     if (command_ == "cancel") return cancel();
@@ -179,6 +211,8 @@ class Parser {
       case Opt::no_wait: command_options_.no_wait = true; break;
       case Opt::group: command_options_.group = value; break;
       case Opt::count: command_options_.count = value; break;
+      case Opt::head: command_options_.head = value; break;
+      case Opt::job: command_options_.job = value; break;
     }
     return true;
   }
@@ -279,6 +313,41 @@ class Parser {
     StatusCommand cmd;
     if (!positional_.empty()) cmd.device = positional_[0];
     if (!check_device_or_all(cmd.device)) return failure();
+    return success(std::move(cmd));
+  }
+
+  ParseOutcome journal() {
+    if (positional_.empty()) return fail_usage("journal needs an action (verify or show) and a state directory");
+    const std::string& action = positional_[0];
+    JournalCommand cmd;
+    if (action == "verify") {
+      cmd.action = JournalAction::verify;
+    } else if (action == "show") {
+      cmd.action = JournalAction::show;
+    } else {
+      return fail_usage("unknown journal action '" + action + "': expected verify or show");
+    }
+    if (positional_.size() < 2) {
+      return fail_usage("journal " + action + " needs a state directory (edgerund's state_dir)");
+    }
+    if (!at_most(2)) return failure();
+    cmd.state_dir = positional_[1];
+    if (cmd.state_dir.empty()) return fail_usage("the state directory must not be empty");
+
+    if (command_options_.head) {
+      if (cmd.action != JournalAction::verify) return fail_usage("--head goes with journal verify");
+      cmd.head = parse_saved_head(*command_options_.head);
+      if (!cmd.head) {
+        return fail_usage("--head wants SEQ:HEX, a sequence number and the 64 hex digits of its hash, not '" +
+                          *command_options_.head + "'");
+      }
+    }
+    if (command_options_.job) {
+      if (cmd.action != JournalAction::show) return fail_usage("--job goes with journal show");
+      cmd.job_id = *command_options_.job;
+      if (!check_id("job id", cmd.job_id)) return failure();
+    }
+    if (global_.json && cmd.action != JournalAction::show) return fail_usage("--json goes with journal show");
     return success(std::move(cmd));
   }
 

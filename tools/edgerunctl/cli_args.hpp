@@ -57,11 +57,30 @@ struct StatusCommand {
   std::string device = "+";
 };
 
+// `journal verify` and `journal show` read the journal in an edgerund state
+// directory: files only, no broker.
+enum class JournalAction { verify, show };
+
+// A chain head an auditor saved from an earlier `journal verify`: the record
+// with this sequence must still have this hash.
+struct SavedHead {
+  std::uint64_t sequence = 0;
+  std::string hash_hex;  // 64 lower-case hex digits
+};
+
+struct JournalCommand {
+  JournalAction action = JournalAction::verify;
+  std::string state_dir;
+  std::optional<SavedHead> head;  // verify only
+  std::string job_id;             // show only; empty: every record
+};
+
 struct HelpCommand {
   std::string command;  // empty: general help
 };
 
-using Command = std::variant<HelpCommand, SubmitCommand, CancelCommand, WatchCommand, StatusCommand>;
+using Command =
+    std::variant<HelpCommand, SubmitCommand, CancelCommand, WatchCommand, StatusCommand, JournalCommand>;
 
 struct Invocation {
   GlobalOptions global;
@@ -80,7 +99,8 @@ using EnvLookup = std::function<const char*(const char*)>;
 // `args` excludes argv[0]. Global options may come before or after the
 // command; command options after it; "--" ends option parsing.
 // EDGERUN_MQTT_URL, EDGERUN_MQTT_USERNAME and EDGERUN_MQTT_PASSWORD give
-// defaults for --url, --username and --password; the flags win.
+// defaults for --url, --username and --password; the flags win. `journal`
+// talks to no broker, so the broker options are not checked for it.
 ParseOutcome parse_command_line(const std::vector<std::string>& args, const EnvLookup& env);
 
 }  // namespace edgerun::ctl

@@ -11,5 +11,7 @@ ExitCode run_submit(const GlobalOptions& global, const SubmitCommand& command);
 ExitCode run_cancel(const GlobalOptions& global, const CancelCommand& command);
 ExitCode run_watch(const GlobalOptions& global, const WatchCommand& command);
 ExitCode run_status(const GlobalOptions& global, const StatusCommand& command);
+// Reads files only: the journal in the command's state directory.
+ExitCode run_journal(const GlobalOptions& global, const JournalCommand& command);
 
 }  // namespace edgerun::ctl

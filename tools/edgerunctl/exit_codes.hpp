@@ -11,6 +11,10 @@ enum class ExitCode : int {
   usage = 3,         // bad command line; nothing was sent
   connection = 4,    // could not connect, or the broker refused or dropped us
   wait_timeout = 5,  // --timeout ran out before the awaited answer
+  // `journal`: the journal is damaged, missing or unreadable, or no longer
+  // holds the chain head given with --head (rewritten or cut). A torn last
+  // record is a crash, not damage: it exits 0.
+  journal_damaged = 6,
   interrupted = 130, // SIGINT/SIGTERM while waiting for a job (128 + SIGINT)
 };
 

@@ -5,13 +5,14 @@ namespace {
 
 constexpr std::string_view kGeneral = R"(Usage: edgerunctl [options] <command> [arguments]
 
-Talks to edgerun runtimes over MQTT.
+Talks to edgerun runtimes over MQTT, and checks the journals they keep.
 
 Commands:
   submit   submit a job to a device or a group and wait for its result
   cancel   ask a device to cancel a job
   watch    print job status, logs, metrics, events and presence as they come
   status   list the devices that announced their presence
+  journal  verify or print the journal in an edgerund state directory
 
 Options (before or after the command):
   --url URL          broker, mqtt://host:port or mqtts://host:port
@@ -28,7 +29,7 @@ Options (before or after the command):
 Exit status:
   0 success   1 job failed, timed out or canceled (status: no device)
   2 job rejected   3 usage error   4 connection error
-  5 timed out waiting   130 interrupted
+  5 timed out waiting   6 journal damaged   130 interrupted
 )";
 
 constexpr std::string_view kSubmit = R"(Usage: edgerunctl submit [options] <device> <type> [params...]
@@ -86,6 +87,37 @@ half a second after the last message arrives, or at --timeout.
 Exit status 0 when at least one device was found, 1 when none was.
 )";
 
+constexpr std::string_view kJournal = R"(Usage: edgerunctl journal verify <state_dir> [--head SEQ:HEX]
+       edgerunctl journal show <state_dir> [--json] [--job ID]
+
+Reads the journal edgerund keeps in its state directory (<state_dir>/journal)
+and checks every record against the SHA-256 hash chain, which links each
+record to all before it. Needs no broker, only read access to the file, and
+never changes it.
+
+verify prints one line: the number of records, their sequence numbers and
+the chain head, SEQ:HEX. Saved, the head lets a later verify --head check
+that the journal still holds that record with that hash: a history that was
+rewritten or cut since does not.
+
+show prints one line per record: sequence, time (UTC), kind, job id and a
+detail (the job type, the end state, the record a checkpoint follows).
+
+Options:
+  --head SEQ:HEX   verify: fail unless the record with sequence SEQ has the
+                   hash HEX (a record compacted away can be checked only
+                   when the file's first checkpoint follows it directly)
+  --json           show: one JSON object per record (JSON Lines), with the
+                   submission or status parsed
+  --job ID         show: only the records of job ID
+
+A torn last record (a crash during an append; edgerund cuts it off at start)
+is noted, not an error.
+
+Exit status: 0 intact, 3 usage error, 6 damaged, missing or unreadable, or
+the saved head is not in it.
+)";
+
 constexpr std::string_view kHelp = R"(Usage: edgerunctl help [<command>]
 )";
 
@@ -98,6 +130,7 @@ std::optional<std::string_view> command_help(std::string_view command) {
   if (command == "cancel") return kCancel;
   if (command == "watch") return kWatch;
   if (command == "status") return kStatus;
+  if (command == "journal") return kJournal;
   if (command == "help") return kHelp;
   return std::nullopt;
 }

@@ -1,4 +1,5 @@
-// edgerunctl: submit jobs to edgerun runtimes and watch them over MQTT.
+// edgerunctl: submit jobs to edgerun runtimes and watch them over MQTT, and
+// check the journals they keep.
 
 #include <mosquitto.h>
 
@@ -45,9 +46,11 @@ ExitCode run(const Invocation& invocation) {
           return run_cancel(invocation.global, command);
         } else if constexpr (std::is_same_v<T, WatchCommand>) {
           return run_watch(invocation.global, command);
-        } else {
-          static_assert(std::is_same_v<T, StatusCommand>);
+        } else if constexpr (std::is_same_v<T, StatusCommand>) {
           return run_status(invocation.global, command);
+        } else {
+          static_assert(std::is_same_v<T, JournalCommand>);
+          return run_journal(invocation.global, command);
         }
       },
       invocation.command);
