@@ -106,10 +106,24 @@ class StatusRecorder final : public StatusSink {
     return statuses_;
   }
 
+  // Terminal statuses published again from the journal (id, status JSON).
+  void on_stored_status(std::string_view id, std::string_view status_json) noexcept override {
+    {
+      std::lock_guard lock(mutex_);
+      stored_.emplace_back(std::string(id), std::string(status_json));
+    }
+    changed_.notify_all();
+  }
+  std::vector<std::pair<std::string, std::string>> stored() {
+    std::lock_guard lock(mutex_);
+    return stored_;
+  }
+
  private:
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<RecordedStatus> statuses_;
+  std::vector<std::pair<std::string, std::string>> stored_;
 };
 
 inline RuntimeConfig small_config() {
@@ -151,6 +165,9 @@ class RunningRuntime {
                       std::optional<std::uint32_t> timeout_ms = std::nullopt) {
     return runtime.submit(JobRequest{id, type, params, timeout_ms});
   }
+
+  // What run() returned, once the loop thread was joined.
+  const Status& run_status() const { return run_status_; }
 
   Runtime runtime;
   StatusRecorder recorder;

@@ -5,7 +5,7 @@
 #include <map>
 #include <random>
 
-#include "../../core/runtime/src/id_index.hpp"
+#include "edgerun/id_index.hpp"
 
 namespace edgerun::detail {
 namespace {

@@ -109,6 +109,9 @@ std::uint64_t JournalWriter::append(RecordKind kind, std::uint8_t flags, std::st
   error = write_record(handle_, kind, flags, id, data, head_, size_);
   if (error != 0) {
     append_failures_.fetch_add(1, std::memory_order_relaxed);
+    // A full disk passes and a record may be too large; any other error is
+    // a disk that fails, like a failed fsync.
+    if (error != ENOSPC && error != EMSGSIZE) fail();
     return 0;
   }
   if (options_.sync == SyncMode::none) {
@@ -255,7 +258,7 @@ void JournalWriter::sync_main() noexcept {
       syncs_.fetch_add(1, std::memory_order_relaxed);
       durable_moved_.notify_all();
       lock.unlock();
-      if (on_durable_ != nullptr) on_durable_(on_durable_context_);
+      notify_durable();
       lock.lock();
     } else {
       // After a failed fsync the kernel may have dropped the dirty pages and
@@ -264,13 +267,20 @@ void JournalWriter::sync_main() noexcept {
       // good, and what waits on it learns so. A restart scans what the disk
       // really holds.
       sync_failures_.fetch_add(1, std::memory_order_relaxed);
-      failed_.store(true, std::memory_order_release);
-      durable_moved_.notify_all();
       lock.unlock();
-      if (on_durable_ != nullptr) on_durable_(on_durable_context_);
+      fail();
       return;
     }
   }
+}
+
+void JournalWriter::fail() noexcept {
+  {
+    std::lock_guard lock(sync_mutex_);
+    failed_.store(true, std::memory_order_release);
+  }
+  durable_moved_.notify_all();
+  notify_durable();
 }
 
 bool JournalWriter::wait_durable(std::uint64_t sequence) noexcept {
@@ -280,8 +290,16 @@ bool JournalWriter::wait_durable(std::uint64_t sequence) noexcept {
 }
 
 void JournalWriter::set_on_durable(void (*callback)(void*), void* context) noexcept {
+  // Once this returns, the old callback is not running and never runs
+  // again: its owner may close what it wakes.
+  std::lock_guard lock(callback_mutex_);
   on_durable_ = callback;
   on_durable_context_ = context;
+}
+
+void JournalWriter::notify_durable() noexcept {
+  std::lock_guard lock(callback_mutex_);
+  if (on_durable_ != nullptr) on_durable_(on_durable_context_);
 }
 
 JournalWriter::Head JournalWriter::head() const noexcept {

@@ -2,6 +2,8 @@
 #include <cjson/cJSON.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "copy_cut.hpp"
@@ -17,6 +19,30 @@ using detail::JobSlot;
 using detail::PayloadKind;
 using detail::ReportKind;
 using detail::StopReason;
+
+std::string_view Runtime::Impl::encode_request_submission(const JobRequest& request) noexcept {
+  // {"v":1,"id","type","timeout_ms","params"}. The id and the type are
+  // checked names ([A-Za-z0-9._-]) and the params checked JSON: nothing
+  // needs escaping.
+  char* const begin = submission_scratch_.get();
+  char* at = begin;
+  const auto put = [&at](std::string_view text) {
+    std::memcpy(at, text.data(), text.size());
+    at += text.size();
+  };
+  put(R"({"v":1,"id":")");
+  put(request.id);
+  put(R"(","type":")");
+  put(request.type.substr(0, kMaxIdLength));
+  put("\"");
+  if (request.timeout_ms.has_value()) at += std::snprintf(at, 32, ",\"timeout_ms\":%u", *request.timeout_ms);
+  if (!request.params_json.empty()) {
+    put(R"(,"params":)");
+    put(request.params_json);
+  }
+  put("}");
+  return {begin, static_cast<std::size_t>(at - begin)};
+}
 
 SubmitResult Runtime::Impl::reject(std::string_view id, ErrorCode code, std::string_view message) noexcept {
   SubmitResult result;
@@ -43,7 +69,7 @@ SubmitResult Runtime::Impl::submit_json(std::string_view payload) noexcept {
     // job without params skips that.
     const bool has_params = decoded.params != nullptr && decoded.params->child != nullptr;
     result = admit_locked(decoded.id, decoded.type, decoded.timeout_ms,
-                          has_params ? PayloadKind::submission : PayloadKind::none, payload, admitted);
+                          has_params ? PayloadKind::submission : PayloadKind::none, payload, payload, 0, admitted);
   }
   if (result.accepted && !admitted.on_loop) wake_a_worker();
   return result;
@@ -73,7 +99,12 @@ SubmitResult Runtime::Impl::submit(const JobRequest& request) noexcept {
       if (!cJSON_IsObject(params)) return reject(request.id, ErrorCode::bad_request, "params must be a JSON object");
       if (params->child != nullptr) kind = PayloadKind::params;
     }
-    result = admit_locked(request.id, request.type, request.timeout_ms, kind, request.params_json, admitted);
+    // The journal keeps a submission as the wire carries it, so that
+    // recovery reads every job one way.
+    std::string_view submission;
+    if (journal_ != nullptr) submission = encode_request_submission(request);
+    result = admit_locked(request.id, request.type, request.timeout_ms, kind, request.params_json, submission, 0,
+                          admitted);
   }
   if (result.accepted && !admitted.on_loop) wake_a_worker();
   return result;
@@ -98,15 +129,28 @@ void Runtime::Impl::wake_a_worker() noexcept {
 
 SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view type,
                                          std::optional<std::uint32_t> timeout_ms, PayloadKind kind,
-                                         std::string_view payload, Admitted& admitted) noexcept {
+                                         std::string_view payload, std::string_view submission,
+                                         std::uint64_t journaled, Admitted& admitted) noexcept {
   if (!accepting_) return reject(id, ErrorCode::shutting_down, "the runtime is shutting down");
   const auto handler = std::find(handler_names_.begin(), handler_names_.end(), type);
   if (handler == handler_names_.end()) return reject(id, ErrorCode::unknown_type, "no handler is registered for this type");
   if (table_->find(id, port::monotonic_ms()).kind != detail::JobIds::Found::Kind::none) {
     return reject(id, ErrorCode::duplicate, "a job with this id is in flight or finished recently");
   }
+  const bool on_loop = handler_options_[static_cast<std::size_t>(handler - handler_names_.begin())].runs_on_loop;
+  if (!table_->has_room(!on_loop)) return reject(id, ErrorCode::queue_full, "the job queue is full");
+  std::uint64_t ticket = journaled;
+  if (journal_ != nullptr && ticket == 0) {
+    // Recorded before the job can run or be heard of; it has room, so a
+    // recorded job is never refused after.
+    int error = 0;
+    ticket = journal_->accepted(id, submission, error);
+    if (ticket == 0) {
+      return reject(id, ErrorCode::unavailable,
+                    error == ENOSPC ? "the journal's disk is full" : "the journal cannot record the job");
+    }
+  }
   JobSlot* slot = table_->take_free_slot();
-  if (slot == nullptr) return reject(id, ErrorCode::queue_full, "the job queue is full");
   std::memcpy(slot->id.data(), id.data(), id.size());
   slot->id[id.size()] = '\0';
   slot->id_length = static_cast<std::uint8_t>(id.size());
@@ -122,8 +166,9 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   slot->result_length = 0;
   slot->state.store(JobState::queued, std::memory_order_relaxed);
   slot->stop.store(StopReason::none, std::memory_order_relaxed);
-  const bool on_loop = handler_options_[slot->handler].runs_on_loop;
-  if (!table_->admit(*slot, !on_loop)) return reject(id, ErrorCode::queue_full, "the job queue is full");
+  slot->journal_ticket = ticket;
+  const bool admitted_now = table_->admit(*slot, !on_loop);
+  check(admitted_now, "a job was refused after has_room() said there was room");
   SubmitResult result;
   result.accepted = true;
   detail::copy_cut(result.id, id);
@@ -149,6 +194,13 @@ void Runtime::Impl::cancel_locked(JobSlot& slot) noexcept {
   }
   auto expected = StopReason::none;
   if (slot.stop.compare_exchange_strong(expected, StopReason::canceled, std::memory_order_acq_rel)) {
+    if (journal_ != nullptr) {
+      // A running job: should the power go before it ends, it ends
+      // canceled at the restart rather than run again. Best effort: its
+      // ended record decides either way.
+      int error = 0;
+      (void)journal_->cancel_requested(slot.id_view(), error);
+    }
     report(slot, ReportKind::cancel_decided);
     wake_waiting_handlers();
   }

@@ -19,6 +19,7 @@ using detail::StopReason;
 void Runtime::Impl::on_reports(void* self_pointer) {
   auto* self = static_cast<Impl*>(self_pointer);
   self->read_reports();
+  if (self->held_count_ != 0) self->release_held();
   if (self->shutdown_requested_.load() && !self->shutdown_begun_) self->begin_shutdown();
   self->finish_if_done();
 }
@@ -87,14 +88,37 @@ void Runtime::Impl::run_on_loop(JobSlot& slot) noexcept {
 
 void Runtime::Impl::end_job(JobSlot& slot) noexcept {
   uv_timer_stop(&slot.timer);
+  if (slot.parked) {
+    // A shutdown leaves it to the journal: no status, it runs after the
+    // restart.
+    retire(slot);
+    return;
+  }
   if (!slot.terminal_delivered) {
     switch (slot.stop.load(std::memory_order_acquire)) {
       case StopReason::canceled: deliver_through(slot, JobState::canceled); break;
       case StopReason::timed_out: deliver_through(slot, JobState::timed_out); break;
+      case StopReason::shutdown:
+        slot.error = JobError::make(ErrorCode::interrupted, "the runtime stopped while the job ran");
+        slot.handler_succeeded = false;
+        deliver_through(slot, JobState::failed);
+        break;
       case StopReason::none: deliver_through(slot, slot.handler_succeeded ? JobState::succeeded : JobState::failed); break;
     }
   }
+  // Its terminal status waits for the journal: the slot retires after;
+  // unless the journal failed meanwhile (abandon_held), which parks it.
+  if (!slot.terminal_delivered && !slot.parked) {
+    slot.retire_pending = true;
+    return;
+  }
+  retire(slot);
+}
+
+void Runtime::Impl::retire(JobSlot& slot) noexcept {
+  if (slot.held) --held_count_;
   slot.queued_sent = slot.running_sent = slot.terminal_delivered = slot.ran = false;
+  slot.terminal_decided = slot.held = slot.retire_pending = slot.parked = false;
   std::lock_guard lock(table_->mutex());
   table_->retire(slot, slot.terminal_state, port::monotonic_ms());
   if (table_->in_flight() == 0) all_finished_.notify_all();
@@ -108,11 +132,64 @@ JobStatusView Runtime::Impl::status_view(const JobSlot& slot) const noexcept {
   return status;
 }
 
+JobStatusView Runtime::Impl::terminal_view(const JobSlot& slot, JobState state) const noexcept {
+  JobStatusView status = status_view(slot);
+  status.state = state;
+  // Published as the journal stored it, so that publishing it again after
+  // a restart or for a duplicate says exactly the same.
+  if (slot.terminal_decided) status.ts_ms = slot.terminal_ts_ms;
+  if (state == JobState::succeeded) {
+    status.result_json = slot.result_length == 0 ? std::string_view("{}") : std::string_view(slot.result, slot.result_length);
+  }
+  if (state == JobState::failed) {
+    status.error_code = slot.error.code;
+    status.error_message = slot.error.message_view();
+    status.exit_code = slot.error.exit_code;
+  }
+  return status;
+}
+
+bool Runtime::Impl::decide_terminal(JobSlot& slot, JobState state) noexcept {
+  int error = 0;
+  const JobStatusView status = terminal_view(slot, state);
+  const std::uint64_t ticket = journal_->ended(status, error);
+  if (ticket == 0) {
+    // A full or failing disk: the status waits, and the record is tried
+    // again on the next release (every loop iteration, the flush timer).
+    if (log_.enabled(LogLevel::warn)) {
+      log_.write(LogLevel::warn, "journal: cannot record a job's end; its status waits", {{"job", slot.id_view()}});
+    }
+    return false;
+  }
+  slot.terminal_decided = true;
+  slot.terminal_state = state;
+  slot.terminal_ts_ms = status.ts_ms;
+  slot.journal_ticket = ticket;
+  return true;
+}
+
 void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
   // Reports arrive in order, but a cancel or a timeout may end a job before
   // its worker reports: whatever comes first, a job's statuses go out in
   // protocol order, each once.
   if (slot.terminal_delivered) return;
+  if (journal_ != nullptr) {
+    // The first terminal state decided is the job's: the one its ended
+    // record holds.
+    if (slot.terminal_decided) {
+      if (is_terminal(state)) state = slot.terminal_state;
+    } else if (is_terminal(state) && !decide_terminal(slot, state)) {
+      hold(slot, state);
+      if (journal_->failed()) abandon_held();
+      return;
+    }
+    if (!journal_->is_durable(slot.journal_ticket)) {
+      // Nothing is heard of before its record is on disk.
+      hold(slot, state);
+      if (journal_->failed()) abandon_held();
+      return;
+    }
+  }
   const bool progress = !progress_sinks_.empty();
   const bool queued = !slot.queued_sent;
   slot.queued_sent = true;
@@ -130,14 +207,7 @@ void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
   if (progress && running) fan_out(progress_sinks_, JobState::running);
   if (!terminal) return;
 
-  if (state == JobState::succeeded) {
-    status.result_json = slot.result_length == 0 ? std::string_view("{}") : std::string_view(slot.result, slot.result_length);
-  }
-  if (state == JobState::failed) {
-    status.error_code = slot.error.code;
-    status.error_message = slot.error.message_view();
-    status.exit_code = slot.error.exit_code;
-  }
+  status = terminal_view(slot, state);
   slot.terminal_delivered = true;
   slot.terminal_state = state;
   slot.state.store(state, std::memory_order_release);
@@ -146,6 +216,54 @@ void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
   if (log_.enabled(LogLevel::debug)) log_.write(LogLevel::debug, "job ended", {{"job", status.id}, {"state", to_string(state)}});
   fan_out(status_sinks_, state);
 }
+
+void Runtime::Impl::hold(JobSlot& slot, JobState state) noexcept {
+  if (!slot.held) {
+    ++held_count_;
+    slot.held = true;
+    slot.held_state = state;
+  } else if (!is_terminal(slot.held_state) || is_terminal(state)) {
+    slot.held_state = state;
+  }
+}
+
+void Runtime::Impl::release_held() noexcept {
+  if (journal_->failed()) {
+    abandon_held();
+    return;
+  }
+  for (std::uint32_t i = 0; i < table_->slot_count() && held_count_ != 0; ++i) {
+    JobSlot& slot = table_->slot(i);
+    if (!slot.held) continue;
+    if (slot.terminal_decided || !is_terminal(slot.held_state)) {
+      if (!journal_->is_durable(slot.journal_ticket)) continue;
+    }
+    slot.held = false;
+    --held_count_;
+    deliver_through(slot, slot.held_state);
+    if (slot.terminal_delivered && slot.retire_pending) retire(slot);
+  }
+}
+
+void Runtime::Impl::abandon_held() noexcept {
+  if (!journal_failed_) {
+    journal_failed_ = true;
+    log_.write(LogLevel::error, "journal failed: stopping; a restart recovers what the disk holds");
+    shutdown(false, std::chrono::milliseconds(0));
+  }
+  // What waits for the journal can never be promised by this process: it
+  // is not published. The restart finds each job as the disk has it.
+  for (std::uint32_t i = 0; i < table_->slot_count() && held_count_ != 0; ++i) {
+    JobSlot& slot = table_->slot(i);
+    if (!slot.held) continue;
+    slot.held = false;
+    --held_count_;
+    slot.parked = true;
+    if (slot.retire_pending) retire(slot);
+  }
+}
+
+void Runtime::Impl::on_durable(void* self) { static_cast<Impl*>(self)->inbox_->wake(); }
 
 void Runtime::Impl::on_job_timer(uv_timer_t* handle) {
   JobSlot& slot = *static_cast<JobSlot*>(handle->data);
@@ -156,7 +274,7 @@ void Runtime::Impl::on_job_timer(uv_timer_t* handle) {
   // slot may then already hold another job, admitted on another thread).
   const std::uint32_t generation = slot.generation;
   on_reports(self);
-  if (slot.generation != generation || slot.terminal_delivered) return;
+  if (slot.generation != generation || slot.terminal_delivered || slot.terminal_decided) return;
   auto expected = StopReason::none;
   if (!slot.stop.compare_exchange_strong(expected, StopReason::timed_out, std::memory_order_acq_rel)) return;
   self->log_.write(LogLevel::warn, "job timed out", {{"job", slot.id_view()}});

@@ -19,7 +19,7 @@
 #include <string_view>
 
 #include "edgerun/job_state.hpp"
-#include "id_index.hpp"
+#include "edgerun/id_index.hpp"
 
 namespace edgerun::detail {
 
@@ -69,20 +69,18 @@ class JobIds {
   // takes the place of the oldest.
   void finish(const char* id, std::uint8_t length, std::uint64_t hash, std::uint32_t slot, JobState state,
               std::int64_t now_ms) noexcept {
-    const std::uint32_t at = next_;  // the oldest record, once wrapped_
-    Record& record = records_[at];
-    if (wrapped_) index_.erase(record.hash, at | kRecordBit);
-    if (++next_ == finished_capacity_) {
-      next_ = 0;
-      wrapped_ = true;
-    }
-    std::memcpy(record.id.data(), id, length);
-    record.length = length;
-    record.hash = hash;
-    record.state = state;
-    record.finished_ms = now_ms;
-    index_.replace(hash, slot, at | kRecordBit);
+    index_.replace(hash, slot, take_record(id, length, hash, state, now_ms) | kRecordBit);
   }
+
+  // A job that ended before a restart (the journal's): remembered as if it
+  // had just finished. Its id must not be known already.
+  void remember_finished(std::string_view id, std::uint64_t hash, JobState state, std::int64_t now_ms) noexcept {
+    index_.insert(hash, take_record(id.data(), static_cast<std::uint8_t>(id.size()), hash, state, now_ms) | kRecordBit);
+  }
+
+  // Finished ids forgotten before their ttl because newer ones took their
+  // records (finished_ids too small for the rate of jobs).
+  std::uint64_t evicted_early() const noexcept { return evicted_early_; }
 
   static constexpr std::size_t kIdBytes = 64;
 
@@ -99,12 +97,35 @@ class JobIds {
     std::string_view id_view() const noexcept { return {id.data(), length}; }
   };
 
+  // The record the next finished id takes: the oldest, whose id is
+  // forgotten.
+  std::uint32_t take_record(const char* id, std::uint8_t length, std::uint64_t hash, JobState state,
+                            std::int64_t now_ms) noexcept {
+    const std::uint32_t at = next_;  // the oldest record, once wrapped_
+    Record& record = records_[at];
+    if (wrapped_) {
+      index_.erase(record.hash, at | kRecordBit);
+      if (now_ms - record.finished_ms <= ttl_ms_) ++evicted_early_;
+    }
+    if (++next_ == finished_capacity_) {
+      next_ = 0;
+      wrapped_ = true;
+    }
+    std::memcpy(record.id.data(), id, length);
+    record.length = length;
+    record.hash = hash;
+    record.state = state;
+    record.finished_ms = now_ms;
+    return at;
+  }
+
   std::uint32_t finished_capacity_;
   std::int64_t ttl_ms_;
   std::unique_ptr<Record[]> records_;
   IdIndex index_;
   std::uint32_t next_ = 0;  // the record to take next: the oldest once wrapped_
   bool wrapped_ = false;    // every record has been used
+  std::uint64_t evicted_early_ = 0;
 };
 
 }  // namespace edgerun::detail

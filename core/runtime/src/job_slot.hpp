@@ -16,8 +16,10 @@
 
 namespace edgerun::detail {
 
-// Why a job was asked to stop; the first reason set wins.
-enum class StopReason : std::uint8_t { none, canceled, timed_out };
+// Why a job was asked to stop; the first reason set wins. `shutdown`: the
+// drain ran out while it ran (with a journal: it ends failed/interrupted, or
+// runs again after the restart when its type is idempotent).
+enum class StopReason : std::uint8_t { none, canceled, timed_out, shutdown };
 
 // What the slot's payload bytes are: the submission as received (its
 // `params` member, if any, is the job's params), or a params object given
@@ -50,6 +52,11 @@ struct JobSlot {
   std::atomic<JobState> state{JobState::queued};
   std::atomic<StopReason> stop{StopReason::none};
 
+  // The job's last journal record, which its next status waits for: its
+  // accepted record (admission, table lock), then its started record (the
+  // worker, before it reports `started`), then its ended record (the loop).
+  std::uint64_t journal_ticket = 0;
+
   // Written by the worker before it reports the job finished.
   std::int64_t started_ns = 0;
   bool handler_succeeded = false;
@@ -62,6 +69,18 @@ struct JobSlot {
   bool running_sent = false;
   bool terminal_delivered = false;
   bool ran = false;  // the loop has read the worker's `started`
+  // With a journal: the terminal state is decided (its ended record
+  // written) before it is delivered, which waits until the record is
+  // durable. `held`: a status waits for the journal; `retire_pending`: the
+  // worker is done, the slot retires once the terminal status went out;
+  // `parked`: a shutdown leaves the job in the journal, without a status,
+  // for after the restart.
+  bool terminal_decided = false;
+  bool held = false;
+  bool retire_pending = false;
+  bool parked = false;
+  JobState held_state = JobState::queued;
+  std::int64_t terminal_ts_ms = 0;  // decided: the terminal status's ts, as journaled
   JobState terminal_state = JobState::succeeded;
   uv_timer_t timer{};  // the job's timeout; timer.data points at the slot
   void* runtime = nullptr;

@@ -51,6 +51,23 @@ class JobTable {
   // are waiting already. A job the loop runs itself (`for_workers` false)
   // is in flight without waiting in the workers' queue.
   bool admit(JobSlot& slot, bool for_workers = true) noexcept;
+  // Whether admit() would find room: a slot, and for a job for the workers
+  // a place in the queue. Asked before the journal records a job, so that
+  // a job it records is never refused after.
+  bool has_room(bool for_workers) const noexcept {
+    return !free_.empty() && (!for_workers || waiting_ < queue_capacity_);
+  }
+  // Gives back a slot taken by take_free_slot() and never admitted.
+  void give_back(JobSlot& slot) noexcept { free_.push_back(index_of(slot)); }
+  // A job finished before a restart: its id is remembered as finished.
+  void remember_finished(std::string_view id, JobState terminal, std::int64_t now_ms) noexcept {
+    if (ids_.find(id, hash_id(id), [this](std::uint32_t index) { return slots_[index].id_view(); },
+                  [now_ms] { return now_ms; })
+            .kind == JobIds::Found::Kind::none) {
+      ids_.remember_finished(id, hash_id(id), terminal, now_ms);
+    }
+  }
+  std::uint64_t finished_ids_evicted_early() const noexcept { return ids_.evicted_early(); }
   // The oldest waiting job, now no longer waiting; nullptr when none waits.
   JobSlot* pop_waiting() noexcept;
   // Takes a waiting job out of the queue; false when it is not waiting (a

@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "edgerun/port/clock.hpp"
 #include "runtime_impl.hpp"
@@ -26,6 +27,9 @@ Status Runtime::Impl::run() {
     }
   }
   uv_timer_start(&flush_timer_, &Impl::on_flush_timer, config_.log_flush_interval_ms, config_.log_flush_interval_ms);
+  // After the components started: the transport keeps what it cannot
+  // publish yet in its outbox.
+  if (!to_republish_.empty()) republish_stored_statuses();
   // A shutdown requested before run() woke nothing yet.
   if (shutdown_requested_.load()) begin_shutdown();
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -33,6 +37,9 @@ Status Runtime::Impl::run() {
   const int rc = uv_loop_close(&loop_);
   loop_open_ = false;
   if (rc != 0) return Status::error("uv_loop_close: %s (a component left a handle open)", uv_strerror(rc));
+  if (!start_failure && journal_failed_) {
+    return Status::error("the journal failed (a write or fsync error): stopped so that a restart recovers it");
+  }
   return start_failure;
 }
 
@@ -63,6 +70,7 @@ void Runtime::Impl::begin_shutdown() noexcept {
     drain = shutdown_drain_;
     timeout = shutdown_timeout_;
   }
+  if (journal_ != nullptr) park_waiting_jobs();
   if (drain && timeout.count() > 0) {
     uv_timer_start(&drain_timer_, &Impl::on_drain_timer, static_cast<std::uint64_t>(timeout.count()), 0);
   } else {
@@ -78,10 +86,49 @@ void Runtime::Impl::on_drain_timer(uv_timer_t* handle) {
 }
 
 void Runtime::Impl::cancel_all() noexcept {
+  if (journal_ != nullptr) {
+    stop_running_jobs();
+    return;
+  }
   std::lock_guard lock(table_->mutex());
   for (std::uint32_t i = 0; i < table_->slot_count(); ++i) {
     if (table_->slot(i).in_use) cancel_locked(table_->slot(i));
   }
+}
+
+void Runtime::Impl::park_waiting_jobs() noexcept {
+  std::uint32_t parked = 0;
+  {
+    std::lock_guard lock(table_->mutex());
+    for (std::uint32_t i = 0; i < table_->slot_count(); ++i) {
+      detail::JobSlot& slot = table_->slot(i);
+      if (!slot.in_use || !table_->remove_waiting(slot)) continue;
+      // Loop thread: end_job reads it when the report below arrives.
+      slot.parked = true;
+      report(slot, detail::ReportKind::finished);
+      ++parked;
+    }
+  }
+  if (parked != 0) {
+    char count[16];
+    std::snprintf(count, sizeof count, "%u", parked);
+    log_.write(LogLevel::info, "shutdown: queued jobs stay in the journal for the restart", {{"jobs", count}});
+  }
+}
+
+void Runtime::Impl::stop_running_jobs() noexcept {
+  park_waiting_jobs();
+  std::lock_guard lock(table_->mutex());
+  for (std::uint32_t i = 0; i < table_->slot_count(); ++i) {
+    detail::JobSlot& slot = table_->slot(i);
+    if (!slot.in_use || slot.parked) continue;
+    auto expected = detail::StopReason::none;
+    if (!slot.stop.compare_exchange_strong(expected, detail::StopReason::shutdown, std::memory_order_acq_rel)) continue;
+    // An idempotent job runs again after the restart; any other ends
+    // failed/interrupted (end_job) once its handler has returned.
+    if (handler_options_[slot.handler].idempotent && !slot.terminal_decided) slot.parked = true;
+  }
+  wake_waiting_handlers();
 }
 
 void Runtime::Impl::finish_if_done() noexcept {
@@ -92,6 +139,8 @@ void Runtime::Impl::finish_if_done() noexcept {
   }
   stopped_ = true;
   uv_timer_stop(&drain_timer_);
+  // Its wake-ups would reach an inbox about to close.
+  if (journal_ != nullptr) journal_->set_on_durable(nullptr, nullptr);
   stop_workers();
   log_.write(LogLevel::info, "runtime stopped");
   flush_logs_and_events();
@@ -166,6 +215,20 @@ void Runtime::Impl::refresh_metrics() noexcept {
   metrics_.set(builtin_.events_dropped, static_cast<double>(events_->dropped_total()));
   metrics_.set(builtin_.metrics_refused, static_cast<double>(metrics_.refused_total()));
   metrics_.set(builtin_.results_too_large, static_cast<double>(results_too_large_.load()));
+  {
+    std::lock_guard lock(table_->mutex());
+    metrics_.set(builtin_.finished_ids_evicted, static_cast<double>(table_->finished_ids_evicted_early()));
+  }
+  if (journal_ != nullptr) {
+    const JournalStats journal = journal_->stats();
+    metrics_.set(builtin_.journal_bytes, static_cast<double>(journal.file_bytes));
+    metrics_.set(builtin_.journal_sequence, static_cast<double>(journal_->head().sequence));
+    metrics_.set(builtin_.journal_syncs, static_cast<double>(journal.syncs));
+    metrics_.set(builtin_.journal_append_failures, static_cast<double>(journal.append_failures));
+    metrics_.set(builtin_.journal_rewrites, static_cast<double>(journal.rewrites));
+    metrics_.set(builtin_.journal_pending, static_cast<double>(journal.pending));
+    metrics_.set(builtin_.journal_failed, journal.failed ? 1 : 0);
+  }
   std::size_t arena_high = 0;
   for (std::size_t i = 0; i <= workers_count_ + 1; ++i) arena_high = std::max(arena_high, arenas_[i].high_water());
   metrics_.set(builtin_.json_arena_high_water, static_cast<double>(arena_high));

@@ -57,9 +57,11 @@ Runtime::Impl::Impl(const RuntimeConfig& config)
   builtin_.metrics_refused = m.counter("edgerun_metrics_refused_total");
   builtin_.json_arena_high_water = m.gauge("edgerun_json_arena_high_water_bytes");
   builtin_.results_too_large = m.counter("edgerun_results_too_large_total");
+  builtin_.finished_ids_evicted = m.counter("edgerun_finished_ids_evicted_total");
 }
 
 Runtime::Impl::~Impl() {
+  if (journal_ != nullptr) journal_->set_on_durable(nullptr, nullptr);
   stop_workers();
   if (loop_open_) {
     // start() without run(): close what start() opened.
@@ -125,11 +127,24 @@ Status Runtime::Impl::start() {
     arenas_[i].assign(std::span<std::byte>(arena_memory_.get() + i * config_.json_arena_bytes, config_.json_arena_bytes));
   }
   events_ = std::make_unique<detail::EventRing>(config_.event_records, config_.event_max_bytes);
+  if (journal_ != nullptr) submission_scratch_.reset(new char[config_.max_payload_bytes + 2 * kMaxIdLength + 96]);
   if (config_.log_to_stderr) log_sinks_.insert(log_sinks_.begin(), &stderr_sink_);
   for (StatusSink* sink : status_sinks_) {
     if (sink->wants_progress()) progress_sinks_.push_back(sink);
   }
   install_cjson_arena_hooks();
+  if (journal_ != nullptr) {
+    auto& m = metrics_;
+    builtin_.journal_bytes = m.gauge("edgerun_journal_bytes");
+    // The chain head's sequence; its hash is in the presence message, never
+    // a label.
+    builtin_.journal_sequence = m.gauge("edgerun_journal_sequence");
+    builtin_.journal_syncs = m.counter("edgerun_journal_syncs_total");
+    builtin_.journal_append_failures = m.counter("edgerun_journal_append_failures_total");
+    builtin_.journal_rewrites = m.counter("edgerun_journal_rewrites_total");
+    builtin_.journal_pending = m.gauge("edgerun_journal_pending_jobs");
+    builtin_.journal_failed = m.gauge("edgerun_journal_failed");
+  }
 
   if (int rc = uv_loop_init(&loop_); rc != 0) return Status::error("uv_loop_init: %s", uv_strerror(rc));
   loop_open_ = true;
@@ -151,6 +166,15 @@ Status Runtime::Impl::start() {
 
   accepting_ = true;
   started_ = true;
+  // Before the workers start and before any component (the transport)
+  // does: the broker hands queued session messages over right after
+  // CONNACK, and they must find the journal's jobs already in place.
+  if (journal_ != nullptr) {
+    if (Status recovered = recover_from_journal(); !recovered) {
+      accepting_ = false;
+      return recovered;
+    }
+  }
   workers_.reserve(workers_count_);
   for (std::uint32_t w = 0; w < workers_count_; ++w) {
     char name[24];
@@ -185,6 +209,18 @@ void Runtime::add_status_sink(StatusSink& sink) { impl_->status_sinks_.push_back
 void Runtime::add_log_sink(LogSink& sink) { impl_->log_sinks_.push_back(&sink); }
 void Runtime::add_event_sink(EventSink& sink) { impl_->event_sinks_.push_back(&sink); }
 void Runtime::add_component(Component& component) { impl_->components_.push_back(&component); }
+void Runtime::set_journal(JobJournal& journal) { impl_->journal_ = &journal; }
+bool Runtime::has_journal() const noexcept { return impl_->journal_ != nullptr; }
+std::optional<JournalHead> Runtime::journal_head() const noexcept {
+  if (impl_->journal_ == nullptr) return std::nullopt;
+  return impl_->journal_->head();
+}
+void Runtime::status_acknowledged(std::string_view id) noexcept {
+  if (impl_->journal_ != nullptr) impl_->journal_->status_acked(id);
+}
+std::size_t Runtime::stored_status(std::string_view id, std::span<char> out) noexcept {
+  return impl_->journal_ == nullptr ? 0 : impl_->journal_->stored_status(id, out);
+}
 Status Runtime::start() { return impl_->start(); }
 Status Runtime::run() { return impl_->run(); }
 SubmitResult Runtime::submit_json(std::string_view payload) noexcept { return impl_->submit_json(payload); }

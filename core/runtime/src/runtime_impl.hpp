@@ -72,7 +72,10 @@ class Runtime::Impl {
     std::array<MetricId, kRejectionCodeCount> rejected_by_reason;
     MetricId queue_depth, queue_capacity, queue_high_water, jobs_running, workers, worker_utilization;
     MetricId job_duration, log_dropped, log_written, events_dropped, metrics_refused, json_arena_high_water;
-    MetricId results_too_large;
+    MetricId results_too_large, finished_ids_evicted;
+    // With a journal.
+    MetricId journal_bytes, journal_sequence, journal_syncs, journal_append_failures, journal_rewrites,
+        journal_pending, journal_failed;
   };
 
   RuntimeConfig config_;
@@ -92,9 +95,18 @@ class Runtime::Impl {
   std::vector<LogSink*> log_sinks_;
   std::vector<EventSink*> event_sinks_;
   std::vector<Component*> components_;
+  JobJournal* journal_ = nullptr;
 
  private:
   friend class WorkerJobContext;
+
+  // Recovery from the journal (recovery.cpp), in start().
+  class Recovery;
+  Status recover_from_journal();
+  // Loop: hands the stored statuses of to_republish_ to the status sinks.
+  void republish_stored_statuses() noexcept;
+  SubmitResult admit_recovered(std::string_view submission, std::uint64_t ticket, detail::StopReason stop,
+                               bool interrupted) noexcept;
 
   // Admission (admission.cpp).
   SubmitResult reject(std::string_view id, ErrorCode code, std::string_view message) noexcept;
@@ -104,8 +116,13 @@ class Runtime::Impl {
     bool on_loop = false;  // HandlerOptions::runs_on_loop
   };
   // Table lock held. `payload` is copied into the slot as it is.
+  // `journaled`: the job's accepted record (recovery), or 0 to write one
+  // with `submission`, the bytes to journal.
   SubmitResult admit_locked(std::string_view id, std::string_view type, std::optional<std::uint32_t> timeout_ms,
-                            detail::PayloadKind kind, std::string_view payload, Admitted& admitted) noexcept;
+                            detail::PayloadKind kind, std::string_view payload, std::string_view submission,
+                            std::uint64_t journaled, Admitted& admitted) noexcept;
+  // Table lock: a JobRequest as a submission, in submission_scratch_.
+  std::string_view encode_request_submission(const JobRequest& request) noexcept;
   // Under the table lock: reports `queued` (or queues a loop job's run).
   void report_admission_locked(const Admitted& admitted) noexcept;
   // After the table lock is released, for a job that waits for a worker.
@@ -116,6 +133,9 @@ class Runtime::Impl {
 
   // Workers (worker.cpp).
   void worker_main(std::uint32_t worker) noexcept;
+  // With a journal and a type that is not idempotent: writes the job's
+  // started record and waits until it is durable. False when it cannot.
+  bool journal_started(detail::JobSlot& slot) noexcept;
   void run_job(detail::JobSlot& slot, JsonArena& arena, std::uint32_t worker) noexcept;
 
   // Completion, on the loop (completion.cpp).
@@ -124,8 +144,20 @@ class Runtime::Impl {
   void handle(const detail::Report& report) noexcept;
   void end_job(detail::JobSlot& slot) noexcept;
   void run_on_loop(detail::JobSlot& slot) noexcept;
+  void retire(detail::JobSlot& slot) noexcept;
   void deliver_through(detail::JobSlot& slot, JobState state) noexcept;
+  // With a journal: writes the ended record of the terminal state decided
+  // for the job; false when the journal could not take it (tried again).
+  bool decide_terminal(detail::JobSlot& slot, JobState state) noexcept;
+  // Keeps the job's statuses through `state` until its record is durable.
+  void hold(detail::JobSlot& slot, JobState state) noexcept;
+  // Delivers the statuses that waited for the journal and are durable now.
+  void release_held() noexcept;
+  // The journal failed: drops what waits for it and stops the runtime.
+  void abandon_held() noexcept;
+  static void on_durable(void* self);
   JobStatusView status_view(const detail::JobSlot& slot) const noexcept;
+  JobStatusView terminal_view(const detail::JobSlot& slot, JobState state) const noexcept;
   static void on_job_timer(uv_timer_t* handle);
   void wake_waiting_handlers() noexcept;
 
@@ -134,6 +166,12 @@ class Runtime::Impl {
   static void on_drain_timer(uv_timer_t* handle);
   void begin_shutdown() noexcept;
   void cancel_all() noexcept;
+  // With a journal: the jobs waiting for a worker are left to it, for after
+  // the restart.
+  void park_waiting_jobs() noexcept;
+  // With a journal, at the end of the drain: every running job is asked to
+  // stop (StopReason::shutdown).
+  void stop_running_jobs() noexcept;
   void finish_if_done() noexcept;
   void flush_logs_and_events() noexcept;
   void close_loop_handles() noexcept;
@@ -150,6 +188,14 @@ class Runtime::Impl {
   // run on the loop.
   std::unique_ptr<JsonArena[]> arenas_;
   std::unique_ptr<detail::EventRing> events_;
+  // With a journal: a JobRequest written as a submission (table lock).
+  std::unique_ptr<char[]> submission_scratch_;
+  // Recovery: finished jobs whose terminal status the broker may not have
+  // had, published again once the loop runs; and a buffer for a stored
+  // status.
+  std::vector<std::string> to_republish_;
+  std::unique_ptr<char[]> stored_status_;
+  std::size_t stored_status_bytes_ = 0;
   std::vector<std::thread> workers_;
   std::size_t result_buffer_bytes_ = 0;
 
@@ -181,6 +227,8 @@ class Runtime::Impl {
   std::chrono::milliseconds shutdown_timeout_{0};  // table lock
   bool shutdown_begun_ = false;
   bool stopped_ = false;
+  std::uint32_t held_count_ = 0;  // loop: slots whose status waits for the journal
+  bool journal_failed_ = false;   // loop
 };
 
 }  // namespace edgerun

@@ -93,6 +93,13 @@ void Runtime::Impl::worker_main(std::uint32_t worker) noexcept {
       slot->state.compare_exchange_strong(queued, JobState::running, std::memory_order_acq_rel);
       slot->started_ns = port::monotonic_ns();
     }
+    if (!journal_started(*slot)) {
+      // Without a durable started record a job that is not idempotent may
+      // not run: should the power go, the restart could run it again.
+      slot->error = JobError::make(ErrorCode::interrupted, "the journal could not record the job's start");
+      report(*slot, ReportKind::finished);
+      continue;
+    }
     report(*slot, ReportKind::started);
     run_job(*slot, arena, worker);
     // How long the job held this worker, whatever its end: a job that timed
@@ -102,6 +109,16 @@ void Runtime::Impl::worker_main(std::uint32_t worker) noexcept {
     metrics_.observe(builtin_.job_duration, static_cast<double>(ran_ns) / 1e9);
     report(*slot, ReportKind::finished);
   }
+}
+
+bool Runtime::Impl::journal_started(JobSlot& slot) noexcept {
+  if (journal_ == nullptr || handler_options_[slot.handler].idempotent) return true;
+  int error = 0;
+  const std::uint64_t ticket = journal_->started(slot.id_view(), error);
+  if (ticket == 0 || !journal_->wait_durable(ticket)) return false;
+  // Read by the loop after the `started` report.
+  slot.journal_ticket = ticket;
+  return true;
 }
 
 void Runtime::Impl::run_job(JobSlot& slot, JsonArena& arena, std::uint32_t worker) noexcept {

@@ -103,12 +103,13 @@ class JournalWriter {
   // Any thread but the loop's: waits until `sequence` is durable (or the
   // writer stops or fails). False when it stopped or failed first.
   bool wait_durable(std::uint64_t sequence) noexcept;
-  // Any thread. An fsync failed: nothing after the last good one is known
-  // to be on disk, appends fail with EIO and nothing becomes durable again
-  // until the journal is opened anew (a restart).
+  // Any thread. An fsync or a write failed (not for lack of space):
+  // nothing after the last good fsync is known to be on disk, appends fail
+  // with EIO and nothing becomes durable again until the journal is opened
+  // anew (a restart).
   bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
   // Called on the sync thread each time durable_sequence() moves, and once
-  // when the writer fails; before open().
+  // when the writer fails. Any thread; nullptr stops the calls.
   void set_on_durable(void (*callback)(void* context), void* context) noexcept;
 
   // Any thread: reads the current file at `offset` (a record a caller
@@ -131,6 +132,9 @@ class JournalWriter {
  private:
   Status start(std::uint64_t size);
   void sync_main() noexcept;
+  void notify_durable() noexcept;
+  // The disk failed: nothing more becomes durable (see failed()).
+  void fail() noexcept;
   // Encodes a record following `head` into buffer_ and appends it to
   // `handle` (append mutex held). 0 or the errno.
   int write_record(int handle, RecordKind kind, std::uint8_t flags, std::string_view id,
@@ -161,6 +165,7 @@ class JournalWriter {
   std::atomic<std::uint64_t> durable_{0};
   std::atomic<bool> failed_{false};
   std::thread sync_thread_;
+  std::mutex callback_mutex_;  // the callback, while it is set or runs
   void (*on_durable_)(void*) = nullptr;
   void* on_durable_context_ = nullptr;
 

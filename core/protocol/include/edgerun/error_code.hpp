@@ -19,6 +19,9 @@ enum class ErrorCode : std::uint8_t {
   duplicate,
   bad_version,
   shutting_down,
+  // The journal cannot take the job (a full or failing disk): nothing was
+  // promised, the submitter may try again later.
+  unavailable,
   // Failures: the job ran and did not succeed.
   handler_error,
   exit_status,
@@ -26,14 +29,14 @@ enum class ErrorCode : std::uint8_t {
   interrupted,
 };
 
-inline constexpr std::array<std::string_view, 12> kErrorCodeNames{
-    "bad_json",  "bad_request",   "unknown_type",  "queue_full",  "too_large",        "duplicate",
-    "bad_version", "shutting_down", "handler_error", "exit_status", "result_too_large", "interrupted",
+inline constexpr std::array<std::string_view, 13> kErrorCodeNames{
+    "bad_json",      "bad_request", "unknown_type",  "queue_full",  "too_large",        "duplicate",   "bad_version",
+    "shutting_down", "unavailable", "handler_error", "exit_status", "result_too_large", "interrupted",
 };
 static_assert(kErrorCodeNames.size() == static_cast<std::size_t>(ErrorCode::interrupted) + 1,
               "every ErrorCode needs its wire name");
 
-inline constexpr std::size_t kRejectionCodeCount = static_cast<std::size_t>(ErrorCode::shutting_down) + 1;
+inline constexpr std::size_t kRejectionCodeCount = static_cast<std::size_t>(ErrorCode::unavailable) + 1;
 
 constexpr std::string_view to_string(ErrorCode code) noexcept {
   return kErrorCodeNames[static_cast<std::size_t>(code)];

@@ -68,6 +68,13 @@ struct HandlerOptions {
   // else, and a timeout cannot stop it. Its JobContext::worker_index() is
   // the worker count (one past the workers').
   bool runs_on_loop = false;
+  // Running a job of this type twice does no harm (echo, a reading, a
+  // sleep). With a journal, a job that was running when the runtime stopped
+  // or lost power runs again after the restart instead of ending
+  // failed/interrupted, and its handler starts without waiting for a
+  // started record to reach the disk. A handler that runs on the loop is
+  // taken as idempotent: the loop never waits for the disk.
+  bool idempotent = false;
 };
 
 // A handler may throw; the job then fails `handler_error` with the

@@ -19,6 +19,7 @@
 #include "edgerun/config.hpp"
 #include "edgerun/error_code.hpp"
 #include "edgerun/handler.hpp"
+#include "edgerun/job_journal.hpp"
 #include "edgerun/job_state.hpp"
 #include "edgerun/log_ring.hpp"
 #include "edgerun/metrics.hpp"
@@ -83,6 +84,14 @@ class Runtime {
   void add_log_sink(LogSink& sink);
   void add_event_sink(EventSink& sink);
   void add_component(Component& component);
+  // Before start(); the journal must outlive the runtime. With a journal,
+  // start() recovers the jobs it holds before any component starts, every
+  // job is recorded ahead of what it does (job_journal.hpp), and a shutdown
+  // leaves queued jobs in it for the next start instead of canceling them.
+  void set_journal(JobJournal& journal);
+  bool has_journal() const noexcept;
+  // Any thread: the journal's chain head, for the presence message.
+  std::optional<JournalHead> journal_head() const noexcept;
 
   // Validates the config, allocates every buffer, starts the workers.
   Status start();
@@ -110,9 +119,23 @@ class Runtime {
   // `timeout`.
   bool wait_until_all_jobs_finished(std::chrono::milliseconds timeout) const noexcept;
 
+  // Loop thread: the terminal status the journal keeps for the finished job
+  // `id`, as it was published, copied into `out`; its length, or 0 (no
+  // journal, unknown id, or `out` too small).
+  std::size_t stored_status(std::string_view id, std::span<char> out) noexcept;
+  // Loop thread: the broker took the job's terminal status; the journal
+  // notes it, so a restart does not publish it again.
+  void status_acknowledged(std::string_view id) noexcept;
+
   // Any thread, once. Stops admission (`shutting_down`); with drain, lets
   // queued and running jobs finish until `timeout`, then cancels the rest;
   // without, cancels them now. run() returns when it is done.
+  //
+  // With a journal, queued jobs are not run or canceled: they stay in the
+  // journal and run after the next start. Running jobs get `timeout` (or
+  // none, without drain); one still running then is asked to stop and ends
+  // failed/interrupted, unless its type is idempotent: it then ends without
+  // a status and runs again after the next start.
   void shutdown(bool drain, std::chrono::milliseconds timeout) noexcept;
 
   LogRing& log() noexcept;

@@ -18,6 +18,12 @@ class StatusSink {
   // wants them the runtime does not build progress statuses at all (two of
   // the three statuses a job would cost the loop thread).
   virtual bool wants_progress() const noexcept { return true; }
+  // A terminal status published before, kept by the journal as it was
+  // published (`status_json`), to go out again: after a restart, for a job
+  // whose status the broker had not acknowledged. A sink that publishes
+  // reports the broker's acknowledgement with
+  // Runtime::status_acknowledged().
+  virtual void on_stored_status(std::string_view /*id*/, std::string_view /*status_json*/) noexcept {}
 };
 
 class EventSink {
