@@ -73,7 +73,7 @@ Status register_builtin_handlers(Runtime& runtime) {
       runtime.log().write(LogLevel::info, "an exec handler replaces the built-in one", {{"type", builtin.type}});
       continue;
     }
-    if (Status s = runtime.register_handler(builtin.type, builtin.handler, {.runs_on_loop = builtin.runs_on_loop}); !s) {
+    if (Status s = runtime.register_handler(builtin.type, builtin.handler, {.runs_on_loop = builtin.runs_on_loop, .idempotent = true}); !s) {
       return s;
     }
   }

@@ -43,12 +43,16 @@ constexpr const char* kClientIdExpected = "a client id matching [A-Za-z0-9._-]{1
 constexpr const char* kUrlExpected = "mqtt://host:port or mqtts://host:port";
 constexpr const char* kParamExpected = "a param name matching [A-Za-z0-9_]{1,64}";
 constexpr const char* kEnvExpected = "an environment variable name matching [A-Za-z_][A-Za-z0-9_]{0,127}";
+constexpr const char* kSyncExpected = "always, batch or none";
 constexpr const char* kJobTypesExpected = "job types that are ids matching [A-Za-z0-9._-]{1,64}";
 
 constexpr StringRule kId{kIdExpected, "string (id)", "array of ids",
                          [](std::string_view v) { return is_valid_id(v) ? nullptr : kIdExpected; }};
 constexpr StringRule kJobTypeNames{kJobTypesExpected, "", "",
                                    [](std::string_view v) { return is_valid_id(v) ? nullptr : kJobTypesExpected; }};
+constexpr StringRule kSyncMode{kSyncExpected, "`always`, `batch` or `none`", "", [](std::string_view v) {
+                                return v == "always" || v == "batch" || v == "none" ? nullptr : kSyncExpected;
+                              }};
 constexpr StringRule kAbsolutePath{kAbsoluteExpected, "absolute path", "array of absolute paths",
                                    [](std::string_view v) { return v.starts_with('/') ? nullptr : kAbsoluteExpected; }};
 constexpr StringRule kPathOrEmpty{kPathOrEmptyExpected, "absolute path or `\"\"`", "array of absolute paths",
@@ -104,9 +108,15 @@ constexpr Key kSchema[] = {
     {.path = "workers", .runtime = &RC::workers, .meaning = "worker threads; 0 = one per online CPU",
      .cost = "one thread, one JSON arena and 2 job slots each"},
     {.path = "state_dir", .at = field<&C::state_dir>, .rule = &kAbsolutePath,
-     .meaning = "where the crash-safe job journal will live (not written yet: a later version); must be writable by "
-                "the daemon",
-     .cost = "none yet"},
+     .meaning = "where the crash-safe job journal lives (`journal.*`); created 0700 if missing, and must be writable "
+                "by the daemon",
+     .cost = "the journal file, at most about `journal.max_bytes`"},
+    {.path = "journal", .shape = Shape::object, .meaning = "the crash-safe job journal, below",
+     .about = "Every job the daemon takes is written to a journal in `state_dir` before anything is heard of it, so "
+              "that it survives SIGKILL, a crash, a power cut or a broker outage: a job whose `queued` was "
+              "published runs after a restart, ends with one terminal status, and a job that is not idempotent "
+              "never runs twice. `edgerunctl journal verify` and `show` read it. What is guaranteed, and from which "
+              "moment, is in [PROTOCOL.md](../core/protocol/PROTOCOL.md), *Durability*."},
     {.path = "mqtt", .shape = Shape::object, .meaning = "the broker connection, below"},
     {.path = "jobs", .shape = Shape::object, .meaning = "job limits, below"},
     {.path = "telemetry", .shape = Shape::object, .meaning = "metrics, logs and presence over MQTT, below"},
@@ -236,9 +246,29 @@ constexpr Key kSchema[] = {
     {.path = "memory.event_max_bytes", .runtime = &RC::event_max_bytes,
      .meaning = "largest event a handler may emit; at most `memory.json_arena_bytes`", .cost = "per event record"},
 
+    {.path = "journal.enabled", .at = field<&C::journal, &C::JournalSettings::enabled>,
+     .meaning = "keep the journal; false = jobs live in memory only, and a crash or restart loses the queued ones"},
+    {.path = "journal.sync", .at = field<&C::journal, &C::JournalSettings::sync>, .rule = &kSyncMode,
+     .meaning = "when records reach the disk: `always` (an fsync before each status or run it allows; concurrent "
+                "records share one), `batch` (one fsync per `journal.batch_ms` for all records meanwhile; statuses "
+                "wait up to that long) or `none` (never: a power cut may lose what the kernel had not written)"},
+    {.path = "journal.batch_ms", .at = field<&C::journal, &C::JournalSettings::batch_ms>, .range = {1, 1000},
+     .meaning = "with `journal.sync` `batch`: the longest a record waits for its fsync"},
+    {.path = "journal.max_bytes", .at = field<&C::journal, &C::JournalSettings::max_bytes>,
+     .range = {64u << 10, 0xFFFFFFFFu},
+     .meaning = "past this size the live records (jobs not ended, finished ids) are rewritten into a new file",
+     .cost = "disk: up to this plus the live records"},
+    {.path = "journal.max_pending", .at = field<&C::journal, &C::JournalSettings::max_pending>, .range = {1, 1u << 20},
+     .meaning = "jobs accepted and not ended the journal follows; at least the job slots (`jobs.queue_capacity` + 2 "
+                "W), which start-up checks",
+     .cost = "~120 B each, in memory"},
+
     {.path = "shutdown.grace_ms", .at = field<&C::shutdown_grace_ms>, .range = {0, 3600 * 1000},
-     .meaning = "on SIGTERM, how long queued and running jobs may drain before the rest end `canceled`; keep it below "
-                "systemd's `TimeoutStopSec`"},
+     .meaning = "on SIGTERM, how long running jobs may finish. With the journal, queued jobs are not run or "
+                "canceled: they stay in the journal and run after the restart, and a job still running after this "
+                "ends `failed`/`interrupted`, or, when its type is idempotent, runs again after the restart. "
+                "Without it, queued and running jobs drain for this long and the rest end `canceled`. Keep it below "
+                "systemd's `TimeoutStopSec`."},
 
     {.path = "exec.<type>.program", .at = entry_field<&C::exec, &ExecProgram::program>, .rule = &kAbsolutePath,
      .required = "the absolute path of the program to run",
@@ -268,6 +298,11 @@ constexpr Key kSchema[] = {
      .meaning = "run-time limit of the type's jobs: the limit of a job that gives no `timeout_ms`, and the most a "
                 "job may ask for (a larger `timeout_ms` gets this one); 0 = none: the job's `timeout_ms`, else "
                 "`jobs.default_timeout_ms`"},
+    {.path = "types.<type>.idempotent",
+     .at = entry_field<&C::types, &JobTypeSettings::handler, &HandlerOptions::idempotent>,
+     .meaning = "running a job of the type twice does no harm: one running when the daemon stopped or lost power "
+                "runs again after the restart (else it ends `failed`/`interrupted`), and it starts without waiting "
+                "for the journal's disk. The built-in types are."},
 };
 // clang-format on
 

@@ -1,13 +1,17 @@
 #include "daemon.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string_view>
 #include <vector>
 
 #include "edgerun/exec_handler.hpp"
+#include "edgerun/journal.hpp"
 #include "edgerun/mqtt_transport.hpp"
+#include "edgerun/port/file.hpp"
 #include "edgerun/port/notify.hpp"
 #include "edgerun/port/signal.hpp"
 #include "edgerun/port/sysinfo.hpp"
@@ -57,12 +61,22 @@ ENVIRONMENT
 
 SIGNALS
     SIGTERM, SIGINT
-        Stop taking jobs, let running and queued jobs finish for up to
-        shutdown.grace_ms, cancel the rest, publish the offline presence and
+        Stop taking jobs and let running jobs finish for up to
+        shutdown.grace_ms. With the journal (journal.enabled, the default),
+        queued jobs stay in it and run after the restart, and a job still
+        running then ends failed/interrupted, or runs again after the
+        restart when its type is idempotent. Without it, queued jobs drain
+        too and the rest are canceled. Then publish the offline presence and
         exit 0.
     SIGHUP
         Re-read the configuration file and apply log.level and the telemetry
         settings. A bad file is logged and the old settings stay.
+
+FILES
+    STATE_DIR/journal
+        The crash-safe journal of the jobs edgerund has taken (state_dir,
+        default /var/lib/edgerun). Read it with edgerunctl journal verify
+        and edgerunctl journal show.
 
 EXIT STATUS
     0   clean stop, or --check-config found the configuration good
@@ -111,10 +125,36 @@ std::string apply_job_types(Runtime& runtime, const DaemonConfig& config, std::s
     // The operator's settings; how the handler runs stays the code's.
     HandlerOptions options = type.handler;
     for (std::size_t i = 0; i < runtime.handler_count(); ++i) {
-      if (runtime.handler_name(i) == type.type) options.runs_on_loop = runtime.handler_options(i).runs_on_loop;
+      if (runtime.handler_name(i) != type.type) continue;
+      options.runs_on_loop = runtime.handler_options(i).runs_on_loop;
+      // A type the code knows to be idempotent stays so.
+      options.idempotent = options.idempotent || runtime.handler_options(i).idempotent;
     }
     if (Status s = runtime.set_handler_options(type.type, options); !s) return s.message();
   }
+  return {};
+}
+
+// The journal's settings from the daemon's; "" or the error naming the file
+// and the key.
+std::string journal_options(const DaemonConfig& config, std::string_view path, const Runtime& runtime,
+                            journal::JournalOptions& out) {
+  const std::uint32_t slots = config.runtime.queue_capacity + 2 * runtime.worker_count();
+  if (config.journal.max_pending < slots) {
+    return std::string(path) + ": journal.max_pending is " + std::to_string(config.journal.max_pending) +
+           "; expected at least the job slots, jobs.queue_capacity + 2 * workers = " + std::to_string(slots);
+  }
+  out.directory = config.state_dir;
+  out.sync = config.journal.sync == "always" ? journal::SyncMode::always
+             : config.journal.sync == "none" ? journal::SyncMode::none
+                                             : journal::SyncMode::batch;
+  out.batch_ms = config.journal.batch_ms;
+  out.max_file_bytes = config.journal.max_bytes;
+  out.max_pending = config.journal.max_pending;
+  out.finished_ids = config.runtime.finished_ids;
+  out.max_payload_bytes = config.runtime.max_payload_bytes;
+  out.max_result_bytes = config.runtime.max_result_bytes;
+  out.device = config.device_id;
   return {};
 }
 
@@ -136,6 +176,14 @@ int run(const Options& options) {
     return 2;
   }
 
+  // A submitter may resubmit as long as the broker keeps the session: a
+  // finished id is remembered at least that long (up to a week).
+  const std::uint64_t session_ms = std::uint64_t{config.mqtt.session_expiry_s} * 1000;
+  config.runtime.finished_id_ttl_ms = static_cast<std::uint32_t>(
+      std::max<std::uint64_t>(config.runtime.finished_id_ttl_ms, std::min<std::uint64_t>(session_ms, kWeekMs)));
+
+  // Made below; declared before the runtime, which uses it until its end.
+  std::unique_ptr<journal::Journal> journal;
   // The handlers are set up for --check-config too, so that it finds what
   // start-up would (a bad exec entry, a `types.<name>` of no handler).
   Runtime runtime(config.runtime);
@@ -154,6 +202,14 @@ int run(const Options& options) {
     std::fprintf(stderr, "edgerund: %s\n", error.c_str());
     return 2;
   }
+  journal::JournalOptions journal_settings;
+  if (config.journal.enabled) {
+    if (const std::string error = journal_options(config, options.config_path, runtime, journal_settings);
+        !error.empty()) {
+      std::fprintf(stderr, "edgerund: %s\n", error.c_str());
+      return 2;
+    }
+  }
   if (options.check_config) {
     std::printf("%s\n", describe(config).c_str());
     return 0;
@@ -170,6 +226,10 @@ int run(const Options& options) {
   runtime.add_status_sink(transport);
   runtime.add_log_sink(transport);
   runtime.add_event_sink(transport);
+  if (config.journal.enabled) {
+    journal = std::make_unique<journal::Journal>(port::system_file_system(), journal_settings, runtime.log());
+    runtime.set_journal(*journal);
+  }
 
   if (Status s = runtime.start(); !s) {
     std::fprintf(stderr, "edgerund: start: %s\n", s.message());
@@ -177,8 +237,10 @@ int run(const Options& options) {
   }
   runtime.log().write(LogLevel::info, "edgerund started",
                       {{"version", kVersion}, {"device", config.device_id}, {"mqtt", config.mqtt.url}});
-  if (Status s = runtime.run(); !s) {
-    std::fprintf(stderr, "edgerund: %s\n", s.message());
+  const Status ran = runtime.run();
+  if (journal) journal->close();
+  if (!ran) {
+    std::fprintf(stderr, "edgerund: %s\n", ran.message());
     return 1;
   }
   return 0;

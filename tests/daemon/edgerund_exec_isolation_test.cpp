@@ -62,6 +62,10 @@ TEST_F(EdgerundExecIsolationTest, DaemonIsNotDumpable) {
                                               fs::perms::others_read | fs::perms::others_exec);
     fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
                                 fs::perms::others_read);
+    // ... and to keep its journal in its state_dir.
+    const fs::path state = config.parent_path() / "state";
+    fs::create_directories(state);
+    ASSERT_EQ(chown(state.c_str(), nobody, nobody), 0) << state;
     const std::string id = std::to_string(nobody);
     const Status started = process.start("/usr/bin/setpriv", {"--reuid=" + id, "--regid=" + id, "--clear-groups",
                                                               "--", EDGERUND_PATH, "--config", config.string()});

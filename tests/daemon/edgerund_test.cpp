@@ -73,11 +73,26 @@ TEST_F(EdgerundTest, EveryRejectionCodeGoesOverTheWire) {
   // bad_version.
   ASSERT_TRUE(probe_.publish(daemon_->topic("jobs/submit"), R"({"v":2,"id":"rq-4","type":"echo"})", 1));
   expect_rejected("rq-4", "bad_version");
-  // duplicate: the same id again after it finished.
+  // duplicate: the same id again after it finished. The answer goes to
+  // jobs/rejected, never to the job's own status topic, which carries the
+  // finished job's terminal status again, exactly as it was published.
+  const std::string status_topic = daemon_->topic("jobs/rq-5/status");
+  ASSERT_TRUE(submit(probe_, dev(), "rq-5", "echo", R"({"n":5})"));
+  std::optional<MqttMessage> first;
+  while (!first || first->payload.find(R"("state":"succeeded")") == std::string::npos) {
+    first = probe_.wait_for_topic(status_topic);
+    ASSERT_TRUE(first) << daemon_->process().err();
+  }
   ASSERT_TRUE(submit(probe_, dev(), "rq-5", "echo"));
-  ASSERT_TRUE(wait_state(probe_, dev(), "rq-5", "succeeded")) << daemon_->process().err();
-  ASSERT_TRUE(submit(probe_, dev(), "rq-5", "echo"));
-  expect_rejected("rq-5", "duplicate");
+  auto duplicate = probe_.wait_for_topic(daemon_->topic("jobs/rejected"));
+  ASSERT_TRUE(duplicate) << daemon_->process().err();
+  Json answer = parse_json(duplicate->payload);
+  EXPECT_EQ(json_string(answer.get(), "id"), "rq-5");
+  EXPECT_EQ(json_string(answer.get(), "state"), "rejected");
+  EXPECT_EQ(json_string(cJSON_GetObjectItemCaseSensitive(answer.get(), "error"), "code"), "duplicate");
+  auto again = probe_.wait_for_topic(status_topic);
+  ASSERT_TRUE(again) << "the stored status was not published again\n" << daemon_->process().err();
+  EXPECT_EQ(again->payload, first->payload);
 }
 
 TEST_F(EdgerundTest, QueueFullWithATinyQueue) {
@@ -170,6 +185,10 @@ TEST_F(EdgerundTest, RetainedOnlinePresenceThenWillAfterSigkill) {
   const cJSON* item = nullptr;
   cJSON_ArrayForEach(item, handlers) names += std::string(item->valuestring) + ",";
   EXPECT_EQ(names, "echo,sleep,sysinfo,");
+  // The journal's chain head, for an auditor to save.
+  const cJSON* journal = cJSON_GetObjectItemCaseSensitive(body.get(), "journal");
+  EXPECT_GE(json_number(journal, "sequence").value_or(0), 1);
+  EXPECT_EQ(json_string(journal, "hash").size(), 64u);
 
   daemon_->process().send_signal(SIGKILL);
   auto offline = late.wait_for_message(

@@ -107,6 +107,17 @@ class EdgerunctlTest : public ::testing::Test {
     ASSERT_TRUE(s) << s.message;
   }
 
+  // Rejects a submission on <p>/<dev>/jobs/rejected, as a device does with
+  // an id it already knows (in flight or finished).
+  void reject(const std::string& device, const std::string& id, const std::string& code,
+              const std::string& message) {
+    std::string payload = R"({"v":1,"id":")" + id + R"(","device":")" + device +
+                          R"(","state":"rejected","ts":1795315351123,"error":{"code":")" + code +
+                          R"(","message":")" + message + R"("}})";
+    Status s = device_.publish("edgerun/" + device + "/jobs/rejected", payload, 1);
+    ASSERT_TRUE(s) << s.message;
+  }
+
   MosquittoBroker broker_;
   MqttProbe device_;
 };
@@ -151,9 +162,14 @@ struct Ending {
   std::string extra;
   int exit_code;
   std::string last_line;
+  // Where the device answers: "status" (queued, then the state, on the
+  // job's status topic) or "rejected" (only a duplicate rejection on
+  // <p>/<dev>/jobs/rejected, as the protocol has it now).
+  std::string topic = "status";
+  std::string name = state;
 };
 
-void PrintTo(const Ending& e, std::ostream* os) { *os << e.state << " -> exit " << e.exit_code; }
+void PrintTo(const Ending& e, std::ostream* os) { *os << e.name << " -> exit " << e.exit_code; }
 
 class EdgerunctlEnding : public EdgerunctlTest, public ::testing::WithParamInterface<Ending> {};
 
@@ -163,8 +179,12 @@ TEST_P(EdgerunctlEnding, ExitCodeFollowsTheTerminalState) {
   ChildProcess child;
   start_ctl(child, {"submit", "gw-01", "echo", "--id", "job-7", "--timeout", "10"});
   ASSERT_TRUE(take_submission("edgerun/gw-01/jobs/submit", child));
-  answer("gw-01", "job-7", "queued");
-  answer("gw-01", "job-7", e.state, e.extra);
+  if (e.topic == "rejected") {
+    reject("gw-01", "job-7", "duplicate", "id in flight");
+  } else {
+    answer("gw-01", "job-7", "queued");
+    answer("gw-01", "job-7", e.state, e.extra);
+  }
   ProcessResult r = child.wait(kWait);
   EXPECT_EQ(r.exit_code, e.exit_code) << describe(r);
   EXPECT_NE(r.out.find(e.last_line + "\n"), std::string::npos) << describe(r);
@@ -177,9 +197,83 @@ INSTANTIATE_TEST_SUITE_P(
                              "job-7 failed handler_error: boom"},
                       Ending{"timed_out", "", 1, "job-7 timed_out"},
                       Ending{"canceled", "", 1, "job-7 canceled"},
+                      Ending{"rejected", "", 2, "job-7 rejected duplicate: id in flight", "rejected"},
+                      // An older device rejects on the job's status topic.
                       Ending{"rejected", R"(,"error":{"code":"duplicate","message":"id in flight"})", 2,
-                             "job-7 rejected duplicate: id in flight"}),
-    [](const ::testing::TestParamInfo<Ending>& param_info) { return param_info.param.state; });
+                             "job-7 rejected duplicate: id in flight", "status", "rejected_on_status_topic"}),
+    [](const ::testing::TestParamInfo<Ending>& param_info) { return param_info.param.name; });
+
+TEST_F(EdgerunctlTest, SubmitDuplicateOfAFinishedJobReportsItsStoredOutcome) {
+  ASSERT_TRUE(device_.subscribe("edgerun/gw-01/jobs/submit"));
+  ChildProcess child;
+  start_ctl(child, {"submit", "gw-01", "echo", "--id", "job-7", "--timeout", "10"});
+  ASSERT_TRUE(take_submission("edgerun/gw-01/jobs/submit", child));
+  reject("gw-01", "job-7", "duplicate", "id recently finished");
+  answer("gw-01", "job-7", "succeeded", R"(,"result":42)");  // the stored terminal status, again
+  ProcessResult r = child.wait(kWait);
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(r.out, "job-7 succeeded 42\n") << describe(r);
+  EXPECT_NE(r.err.find("note: job-7 was submitted before; this is its stored outcome"), std::string::npos)
+      << describe(r);
+}
+
+TEST_F(EdgerunctlTest, SubmitJsonDuplicateOfAFinishedJobPrintsOnlyTheStoredStatus) {
+  ASSERT_TRUE(device_.subscribe("edgerun/gw-01/jobs/submit"));
+  ChildProcess child;
+  start_ctl(child, {"--json", "submit", "gw-01", "echo", "--id", "job-8", "--timeout", "10"});
+  ASSERT_TRUE(take_submission("edgerun/gw-01/jobs/submit", child));
+  reject("gw-01", "job-8", "duplicate", "id recently finished");
+  answer("gw-01", "job-8", "failed", R"(,"error":{"code":"handler_error","message":"boom"})");
+  ProcessResult r = child.wait(kWait);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_EQ(r.out,
+            R"({"v":1,"id":"job-8","device":"gw-01","state":"failed","ts":1795315351123,)"
+            R"("error":{"code":"handler_error","message":"boom"}})"
+            "\n")
+      << describe(r);
+  EXPECT_NE(r.err.find("note: job-8 was submitted before"), std::string::npos) << describe(r);
+}
+
+TEST_F(EdgerunctlTest, SubmitToAGroupDuplicateWithoutStoredOutcomeExitsTwo) {
+  ASSERT_TRUE(device_.subscribe("$share/cams/edgerun/groups/cams/jobs/submit"));
+  ChildProcess child;
+  start_ctl(child, {"submit", "--group", "cams", "snapshot", "--id", "snap-2", "--timeout", "10"});
+  ASSERT_TRUE(take_submission("edgerun/groups/cams/jobs/submit", child));
+  reject("cam-07", "snap-2", "duplicate", "id in flight");
+  ProcessResult r = child.wait(kWait);
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_EQ(r.out, "cam-07 snap-2 rejected duplicate: id in flight\n") << describe(r);
+  EXPECT_EQ(r.err.find("stored outcome"), std::string::npos) << describe(r);
+}
+
+TEST_F(EdgerunctlTest, SubmitDuplicateGraceEndsAtTheTimeout) {
+  ASSERT_TRUE(device_.subscribe("edgerun/gw-01/jobs/submit"));
+  ChildProcess child;
+  // --timeout ends before the grace for the stored outcome: still rejected.
+  start_ctl(child, {"submit", "gw-01", "echo", "--id", "job-9", "--timeout", "1"});
+  ASSERT_TRUE(take_submission("edgerun/gw-01/jobs/submit", child));
+  reject("gw-01", "job-9", "duplicate", "id in flight");
+  ProcessResult r = child.wait(kWait);
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_EQ(r.out, "job-9 rejected duplicate: id in flight\n") << describe(r);
+}
+
+TEST_F(EdgerunctlTest, SubmitIgnoresRejectionsOfOtherSubmissions) {
+  ASSERT_TRUE(device_.subscribe("edgerun/gw-01/jobs/submit"));
+  ChildProcess child;
+  start_ctl(child, {"submit", "gw-01", "echo", "--id", "job-10", "--timeout", "10"});
+  ASSERT_TRUE(take_submission("edgerun/gw-01/jobs/submit", child));
+  // Another submitter's duplicate, and a submission whose id could not be read.
+  reject("gw-01", "job-1", "duplicate", "id in flight");
+  ASSERT_TRUE(device_.publish("edgerun/gw-01/jobs/rejected",
+                              R"({"v":1,"device":"gw-01","ts":1,"error":{"code":"bad_json","message":"x"}})", 1));
+  // Arrives after them (one publisher, one subscriber, QoS 1: in order) and wins.
+  answer("gw-01", "job-10", "succeeded", R"(,"result":{"ok":true})");
+  ProcessResult r = child.wait(kWait);
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(r.out, "job-10 succeeded {\"ok\":true}\n") << describe(r);
+  EXPECT_EQ(r.err.find("stored outcome"), std::string::npos) << describe(r);
+}
 
 TEST_F(EdgerunctlTest, SubmitJsonPrintsRawStatusPayloads) {
   ASSERT_TRUE(device_.subscribe("edgerun/gw-01/jobs/submit"));

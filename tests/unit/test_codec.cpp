@@ -582,6 +582,21 @@ TEST_F(CodecEncode, OnlinePresenceCarriesSysinfoAndHandlers) {
   EXPECT_STREQ(cJSON_GetArrayItem(names, 1)->valuestring, "backup");
 }
 
+TEST_F(CodecEncode, OnlinePresenceCarriesTheJournalsChainHeadWhenThereIsOne) {
+  const std::string hash(64, 'a');
+  CJsonPtr with = encode([&](JsonWriter& out) {
+    encode_presence(out, {.device = "gw-01", .online = true, .version = "0.1.0", .started_at_ms = 1, .ts_ms = 2,
+                          .journal_sequence = 1234, .journal_hash = hash});
+  });
+  const cJSON* journal = cJSON_GetObjectItemCaseSensitive(with.get(), "journal");
+  EXPECT_EQ(num(journal, "sequence"), 1234);
+  EXPECT_EQ(str(journal, "hash"), hash);
+  CJsonPtr without = encode([&](JsonWriter& out) {
+    encode_presence(out, {.device = "gw-01", .online = true, .version = "0.1.0", .started_at_ms = 1, .ts_ms = 2});
+  });
+  EXPECT_FALSE(has(without.get(), "journal"));
+}
+
 TEST_F(CodecEncode, OfflinePresenceHasNeitherSysinfoNorHandlers) {
   CJsonPtr json = encode([&](JsonWriter& out) {
     encode_presence(out, {.device = "gw-01", .online = false, .version = "0.1.0", .started_at_ms = 1, .ts_ms = 2});

@@ -408,8 +408,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UnknownTopLevelKey",
                   R"({"devce_id": "gw"})",
                   {"devce_id is not a known key", "(did you mean device_id?)",
-                   "expected one of: device_id, groups, workers, state_dir, mqtt, jobs, telemetry, log, memory, "
-                   "shutdown, exec"}},
+                   "expected one of: device_id, groups, workers, state_dir, journal, mqtt, jobs, telemetry, log, "
+                   "memory, shutdown, exec"}},
         ErrorCase{"UnknownNestedKey",
                   R"({"mqtt": {"hots": "x"}})",
                   {"mqtt.hots is not a known key", "expected one of: url, username, password, topic_prefix"}},

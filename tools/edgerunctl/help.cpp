@@ -37,7 +37,10 @@ constexpr std::string_view kSubmit = R"(Usage: edgerunctl submit [options] <devi
 
 Publishes a job to <prefix>/<device>/jobs/submit (or, with --group, to
 <prefix>/groups/<group>/jobs/submit, where one member of the group takes it),
-then prints its status messages until a terminal one arrives.
+then prints its status messages until a terminal one arrives. A device that
+already knows the id rejects the job as a duplicate (exit 2); when that job
+has finished, the device sends its stored outcome, which is then printed and
+exit-coded instead, with a note on stderr.
 
 Params are either one JSON object or key=value pairs. A value that reads as
 a JSON number, true, false or null keeps its type; any other is a string:

@@ -36,6 +36,11 @@ constexpr std::size_t kMetricSeriesBytes = 1100;
 constexpr std::uint64_t kMiscPeriodMs = 1000;
 // Log batches go out at least this often.
 constexpr std::uint64_t kLogFlushMs = 1000;
+// The outbox's tag of a job's terminal status (its PUBACK is tracked).
+constexpr std::uint32_t kTerminalStatus = 1;
+// Terminal statuses whose PUBACK may be awaited at once (with a journal).
+constexpr std::size_t kPendingAckSlots = 256;
+
 // On stop: how long the last words (outbox, offline presence) may take.
 constexpr std::uint64_t kStopTimeoutMs = 3000;
 // The event ring kept while the broker is away is small: events are telemetry.
@@ -120,6 +125,10 @@ MqttTransport::~MqttTransport() {
 
 Status MqttTransport::on_start(uv_loop_s& loop) noexcept {
   loop_ = &loop;
+  // The journal notes which terminal statuses the broker took, so that a
+  // restart publishes again only the others. Sized for a window of jobs
+  // whose PUBACKs are on their way.
+  if (runtime_.has_journal()) pending_acks_.resize(kPendingAckSlots);
   return start_connection();
 }
 
@@ -463,6 +472,7 @@ void MqttTransport::on_disconnect_cb(mosquitto*, void* obj, int rc, const mqtt5_
 
 void MqttTransport::on_publish_cb(mosquitto*, void* obj, int mid, int, const mqtt5__property*) {
   auto* self = static_cast<MqttTransport*>(obj);
+  self->handle_puback(mid);
   if (self->stopping_ && mid == self->offline_mid_) {
     self->offline_mid_ = -1;
     mosquitto_disconnect_v5(self->mosq_, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
@@ -544,11 +554,18 @@ void MqttTransport::handle_submit(std::string_view payload) noexcept {
   const std::string_view id = result.id_view();
   encode_rejection(out, config_.device_id, id, port::wall_ms(), *result.rejection, result.message_view());
   if (out.overflowed()) return;  // cannot happen: the scratch buffer holds a result plus 1 KiB
-  if (id.empty()) {
+  // A duplicate is about a job the device knows: its own status topic
+  // carries that job's statuses only, so the answer goes to jobs/rejected.
+  if (id.empty() || *result.rejection == ErrorCode::duplicate) {
     publish_or_keep(outbox_, rejected_topic_, out.view(), 1);
   } else {
     publish_or_keep(outbox_, job_status_topic(id), out.view(), 1);
   }
+  if (*result.rejection != ErrorCode::duplicate) return;
+  // A submitter that heard nothing resubmits: a finished job's terminal
+  // status goes out again, as it was first published.
+  const std::size_t stored = runtime_.stored_status(id, {scratch_.get(), scratch_bytes_});
+  if (stored != 0) publish_or_keep(outbox_, job_status_topic(id), {scratch_.get(), stored}, 1, kTerminalStatus);
 }
 
 std::string_view MqttTransport::job_status_topic(std::string_view id) noexcept {
@@ -569,11 +586,15 @@ bool MqttTransport::publish(std::string_view topic, std::string_view payload, in
   return rc == MOSQ_ERR_SUCCESS;
 }
 
-void MqttTransport::publish_or_keep(MessageRing& ring, std::string_view topic, std::string_view payload,
-                                    int qos) noexcept {
+void MqttTransport::publish_or_keep(MessageRing& ring, std::string_view topic, std::string_view payload, int qos,
+                                    std::uint32_t tag) noexcept {
   // In order: while older messages wait, a new one queues behind them.
-  if (ring.empty() && publish(topic, payload, qos, false)) return;
-  ring.push({topic, payload, qos, false, 0});
+  int mid = -1;
+  if (ring.empty() && publish(topic, payload, qos, false, &mid)) {
+    if (tag == kTerminalStatus) track_status_ack(topic, mid);
+    return;
+  }
+  ring.push({topic, payload, qos, false, tag});
   if (connected_) flush_ring(ring);
   update_transport_metrics();
 }
@@ -581,9 +602,33 @@ void MqttTransport::publish_or_keep(MessageRing& ring, std::string_view topic, s
 void MqttTransport::flush_ring(MessageRing& ring) noexcept {
   while (!ring.empty() && connected_) {
     const MessageRing::Message message = ring.front();
-    if (!publish(message.topic, message.payload, message.qos, message.retain)) break;
+    int mid = -1;
+    if (!publish(message.topic, message.payload, message.qos, message.retain, &mid)) break;
+    if (&ring == &outbox_ && message.tag == kTerminalStatus) track_status_ack(message.topic, mid);
     ring.pop();
   }
+}
+
+void MqttTransport::track_status_ack(std::string_view topic, int mid) noexcept {
+  if (pending_acks_.empty() || mid < 0) return;
+  // <p>/<dev>/jobs/<id>/status: the id is the segment before the last.
+  const std::size_t last = topic.rfind('/');
+  if (last == std::string_view::npos || last == 0) return;
+  const std::size_t before = topic.rfind('/', last - 1);
+  const std::string_view id = topic.substr(before + 1, last - before - 1);
+  PendingAck& pending = pending_acks_[static_cast<std::size_t>(mid) % pending_acks_.size()];
+  if (id.size() > pending.id.size()) return;
+  pending.mid = mid;
+  pending.id_length = static_cast<std::uint8_t>(id.size());
+  std::memcpy(pending.id.data(), id.data(), id.size());
+}
+
+void MqttTransport::handle_puback(int mid) noexcept {
+  if (pending_acks_.empty() || mid < 0) return;
+  PendingAck& pending = pending_acks_[static_cast<std::size_t>(mid) % pending_acks_.size()];
+  if (pending.mid != mid) return;
+  pending.mid = -1;
+  runtime_.status_acknowledged({pending.id.data(), pending.id_length});
 }
 
 void MqttTransport::flush_all() noexcept {
@@ -616,7 +661,12 @@ void MqttTransport::on_status(const JobStatusView& status) noexcept {
     runtime_.log().write(LogLevel::error, "mqtt: status too large to encode", {{"job", status.id}});
     return;
   }
-  publish_or_keep(outbox_, job_status_topic(status.id), out.view(), 1);
+  publish_or_keep(outbox_, job_status_topic(status.id), out.view(), 1,
+                  is_terminal(status.state) ? kTerminalStatus : 0);
+}
+
+void MqttTransport::on_stored_status(std::string_view id, std::string_view status_json) noexcept {
+  publish_or_keep(outbox_, job_status_topic(id), status_json, 1, kTerminalStatus);
 }
 
 void MqttTransport::on_event(const EventView& event) noexcept {
@@ -632,13 +682,18 @@ void MqttTransport::publish_presence(bool online, int* mid) noexcept {
   port::SysInfo info;
   // A few small reads under /proc, once per presence period.
   if (online) (void)port::read_sysinfo(info);
+  // An auditor who saved a head can later prove the history was not
+  // rewritten (edgerunctl journal verify --head).
+  const std::optional<JournalHead> head = runtime_.journal_head();
   encode_presence(out, {.device = config_.device_id,
                         .online = online,
                         .version = version_,
                         .started_at_ms = started_at_ms_,
                         .ts_ms = port::wall_ms(),
                         .sysinfo = &info,
-                        .handlers = handler_names_});
+                        .handlers = handler_names_,
+                        .journal_sequence = head ? head->sequence : 0,
+                        .journal_hash = head ? std::string_view(head->hash_hex.data()) : std::string_view()});
   if (out.overflowed()) return;
   if (!publish(status_topic_, out.view(), 1, true, mid) && mid != nullptr) *mid = -1;
 }

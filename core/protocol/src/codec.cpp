@@ -196,6 +196,12 @@ void encode_presence(JsonWriter& out, const PresenceView& presence) noexcept {
     out.key("handlers").begin_array();
     for (std::string_view name : presence.handlers) out.string(name);
     out.end_array();
+    if (!presence.journal_hash.empty()) {
+      out.key("journal").begin_object();
+      out.key("sequence").unsigned_integer(presence.journal_sequence);
+      out.key("hash").string(presence.journal_hash);
+      out.end_object();
+    }
   }
   out.end_object();
 }

@@ -57,8 +57,18 @@ struct DaemonConfig {
   // `telemetry.*`.
   TelemetryOptions telemetry;
 
-  // Journal and outbox.
+  // `state_dir`: where the journal lives.
   std::string state_dir = "/var/lib/edgerun";
+
+  // `journal.*`: the crash-safe job journal in state_dir.
+  struct Journal {
+    bool enabled = true;
+    std::string sync = "batch";  // always, batch or none
+    std::uint32_t batch_ms = 10;
+    std::uint32_t max_bytes = 64u << 20;
+    std::uint32_t max_pending = 1024;
+  };
+  Journal journal;
 
   // `shutdown.grace_ms`: on SIGTERM, how long running jobs may finish before
   // they are canceled.
@@ -74,6 +84,7 @@ struct DaemonConfig {
   using Mqtt = MqttOptions;
   using Telemetry = TelemetryOptions;
   using ExecHandler = ExecProgram;
+  using JournalSettings = Journal;
 };
 
 struct ConfigLoadResult {

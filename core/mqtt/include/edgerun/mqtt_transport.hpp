@@ -17,6 +17,7 @@
 // set_telemetry(), which must also be called on the loop thread (a signal
 // handle's callback, for instance).
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -56,6 +57,7 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   void on_status(const JobStatusView& status) noexcept override;
   // jobs.report_progress: without it only terminal statuses are published.
   bool wants_progress() const noexcept override;
+  void on_stored_status(std::string_view id, std::string_view status_json) noexcept override;
   void write(const LogRecord& record) noexcept override;
   void on_event(const EventView& event) noexcept override;
 
@@ -104,7 +106,14 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   // Publishes now when connected; false when not connected or refused.
   bool publish(std::string_view topic, std::string_view payload, int qos, bool retain, int* mid = nullptr) noexcept;
   // Publishes, or keeps the message in `ring` for later.
-  void publish_or_keep(MessageRing& ring, std::string_view topic, std::string_view payload, int qos) noexcept;
+  // `tag` kTerminalStatus marks a job's terminal status in the outbox: the
+  // broker's acknowledgement of it goes to the runtime's journal.
+  void publish_or_keep(MessageRing& ring, std::string_view topic, std::string_view payload, int qos,
+                       std::uint32_t tag = 0) noexcept;
+  // A terminal status went out as `mid`: its PUBACK is reported to the
+  // runtime (with a journal).
+  void track_status_ack(std::string_view topic, int mid) noexcept;
+  void handle_puback(int mid) noexcept;
   void flush_ring(MessageRing& ring) noexcept;
   void flush_all() noexcept;
 
@@ -168,6 +177,15 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   std::unique_ptr<std::byte[]> cancel_arena_memory_;
   JsonArena cancel_arena_;
   MessageRing outbox_;
+  // Terminal statuses published and not yet acknowledged, by mid modulo
+  // the table's size (a mid overwritten before its PUBACK only means the
+  // status goes out once more after a restart). Empty without a journal.
+  struct PendingAck {
+    int mid = -1;
+    std::uint8_t id_length = 0;
+    std::array<char, 64> id{};
+  };
+  std::vector<PendingAck> pending_acks_;
   MessageRing events_;
   MessageRing telemetry_;
 

@@ -85,6 +85,9 @@ struct PresenceView {
   std::int64_t ts_ms = 0;
   const port::SysInfo* sysinfo = nullptr;       // online only
   std::span<const std::string_view> handlers;  // online only
+  // The journal's chain head (online, with a journal): sequence and hash.
+  std::uint64_t journal_sequence = 0;
+  std::string_view journal_hash;
 };
 void encode_presence(JsonWriter& out, const PresenceView& presence) noexcept;
 
