@@ -166,7 +166,9 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   slot->result_length = 0;
   slot->state.store(JobState::queued, std::memory_order_relaxed);
   slot->stop.store(StopReason::none, std::memory_order_relaxed);
-  slot->journal_ticket = ticket;
+  slot->accepted_ticket = ticket;
+  slot->started_ticket = 0;
+  slot->ended_ticket = 0;
   const bool admitted_now = table_->admit(*slot, !on_loop);
   check(admitted_now, "a job was refused after has_room() said there was room");
   SubmitResult result;

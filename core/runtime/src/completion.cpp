@@ -164,7 +164,7 @@ bool Runtime::Impl::decide_terminal(JobSlot& slot, JobState state) noexcept {
   slot.terminal_decided = true;
   slot.terminal_state = state;
   slot.terminal_ts_ms = status.ts_ms;
-  slot.journal_ticket = ticket;
+  slot.ended_ticket = ticket;
   return true;
 }
 
@@ -183,7 +183,7 @@ void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
       if (journal_->failed()) abandon_held();
       return;
     }
-    if (!journal_->is_durable(slot.journal_ticket)) {
+    if (!journal_->is_durable(ticket_for(slot, state))) {
       // Nothing is heard of before its record is on disk.
       hold(slot, state);
       if (journal_->failed()) abandon_held();
@@ -217,6 +217,14 @@ void Runtime::Impl::deliver_through(JobSlot& slot, JobState state) noexcept {
   fan_out(status_sinks_, state);
 }
 
+std::uint64_t Runtime::Impl::ticket_for(const JobSlot& slot, JobState state) const noexcept {
+  // Loop thread: started_ticket is read only once the worker's `started`
+  // report was (slot.ran), which it wrote before making that report.
+  if (slot.terminal_decided) return slot.ended_ticket;
+  if (state != JobState::queued && slot.ran && slot.started_ticket != 0) return slot.started_ticket;
+  return slot.accepted_ticket;
+}
+
 void Runtime::Impl::hold(JobSlot& slot, JobState state) noexcept {
   if (!slot.held) {
     ++held_count_;
@@ -236,7 +244,7 @@ void Runtime::Impl::release_held() noexcept {
     JobSlot& slot = table_->slot(i);
     if (!slot.held) continue;
     if (slot.terminal_decided || !is_terminal(slot.held_state)) {
-      if (!journal_->is_durable(slot.journal_ticket)) continue;
+      if (!journal_->is_durable(ticket_for(slot, slot.held_state))) continue;
     }
     slot.held = false;
     --held_count_;

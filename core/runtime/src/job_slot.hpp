@@ -52,10 +52,12 @@ struct JobSlot {
   std::atomic<JobState> state{JobState::queued};
   std::atomic<StopReason> stop{StopReason::none};
 
-  // The job's last journal record, which its next status waits for: its
-  // accepted record (admission, table lock), then its started record (the
-  // worker, before it reports `started`), then its ended record (the loop).
-  std::uint64_t journal_ticket = 0;
+  // The job's journal records its statuses wait for: accepted (admission,
+  // table lock), started (the worker, before it reports `started`; the loop
+  // reads it after that report) and ended (the loop).
+  std::uint64_t accepted_ticket = 0;
+  std::uint64_t started_ticket = 0;
+  std::uint64_t ended_ticket = 0;
 
   // Written by the worker before it reports the job finished.
   std::int64_t started_ns = 0;

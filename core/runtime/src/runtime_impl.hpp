@@ -149,6 +149,8 @@ class Runtime::Impl {
   // With a journal: writes the ended record of the terminal state decided
   // for the job; false when the journal could not take it (tried again).
   bool decide_terminal(detail::JobSlot& slot, JobState state) noexcept;
+  // The record a status of the job in `state` waits for.
+  std::uint64_t ticket_for(const detail::JobSlot& slot, JobState state) const noexcept;
   // Keeps the job's statuses through `state` until its record is durable.
   void hold(detail::JobSlot& slot, JobState state) noexcept;
   // Delivers the statuses that waited for the journal and are durable now.

@@ -117,7 +117,7 @@ bool Runtime::Impl::journal_started(JobSlot& slot) noexcept {
   const std::uint64_t ticket = journal_->started(slot.id_view(), error);
   if (ticket == 0 || !journal_->wait_durable(ticket)) return false;
   // Read by the loop after the `started` report.
-  slot.journal_ticket = ticket;
+  slot.started_ticket = ticket;
   return true;
 }
 
