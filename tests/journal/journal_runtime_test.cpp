@@ -72,15 +72,27 @@ class DurabilityCheck final : public StatusSink {
 
 HandlerResult ok(JobContext&) { return HandlerResult::success(nullptr); }
 
+// A runtime with its journal over a file system; the journal is made first
+// and outlives the runtime, as it must.
+struct JournalHolder {
+  JournalHolder(port::FileSystem& files, const JournalOptions& options) : journal(files, options, log) {}
+  LogRing log{64, LogLevel::info};
+  Journal journal;
+};
+class JournaledRuntime : public JournalHolder, public RunningRuntime {
+ public:
+  JournaledRuntime(port::FileSystem& files, const JournalOptions& options, const RuntimeConfig& config = runtime_config())
+      : JournalHolder(files, options), RunningRuntime(config) {
+    runtime.set_journal(journal);
+  }
+};
+
 TEST(JournalRuntime, NothingIsHeardOfBeforeItsRecordIsOnDisk) {
   PowerCutFileSystem files;
-  LogRing log(64, LogLevel::info);
-  Journal journal(files, journal_options(), log);
   DurabilityCheck check(files);
   std::atomic<int> started_before_durable{0};
-  RunningRuntime running(runtime_config());
+  JournaledRuntime running(files, journal_options(), runtime_config());
   running.runtime.add_status_sink(check);
-  running.runtime.set_journal(journal);
   // Not idempotent: it runs only once its started record is on disk.
   ASSERT_TRUE(running.runtime.register_handler("work", [&](JobContext& job) {
     if (durable_records(files, job.id()).count(RecordKind::started) == 0) ++started_before_durable;
@@ -112,12 +124,9 @@ TEST(JournalRuntime, ARestartRunsQueuedJobsEndsInterruptedOnesAndKnowsFinishedId
   PowerCutFileSystem files;
   std::unique_ptr<PowerCutFileSystem> rebooted;
   {
-    LogRing log(64, LogLevel::info);
-    Journal journal(files, journal_options(SyncMode::always), log);
     RuntimeConfig config = runtime_config();
     config.workers = 1;
-    RunningRuntime first(config);
-    first.runtime.set_journal(journal);
+    JournaledRuntime first(files, journal_options(SyncMode::always), config);
     ASSERT_TRUE(first.runtime.register_handler("work", [](JobContext& job) {
       if (job.id() == "blocker") job.wait_for_cancel(30s);
       return HandlerResult::success(nullptr);
@@ -136,14 +145,11 @@ TEST(JournalRuntime, ARestartRunsQueuedJobsEndsInterruptedOnesAndKnowsFinishedId
     first.stop();
   }
 
-  LogRing log(64, LogLevel::info);
-  Journal journal(*rebooted, journal_options(), log);
   std::vector<std::string> ran;
   std::mutex ran_mutex;
   RuntimeConfig one_worker = runtime_config();
   one_worker.workers = 1;  // so the order they run in is the order they start in
-  RunningRuntime second(one_worker);
-  second.runtime.set_journal(journal);
+  JournaledRuntime second(*rebooted, journal_options(), one_worker);
   ASSERT_TRUE(second.runtime.register_handler("work", [&](JobContext& job) {
     std::lock_guard lock(ran_mutex);
     ran.emplace_back(job.id());
@@ -181,12 +187,9 @@ TEST(JournalRuntime, ARestartRunsQueuedJobsEndsInterruptedOnesAndKnowsFinishedId
 TEST(JournalRuntime, ACleanStopLeavesQueuedJobsForTheRestart) {
   PowerCutFileSystem files;
   {
-    LogRing log(64, LogLevel::info);
-    Journal journal(files, journal_options(), log);
     RuntimeConfig config = runtime_config();
     config.workers = 1;
-    RunningRuntime first(config);
-    first.runtime.set_journal(journal);
+    JournaledRuntime first(files, journal_options(), config);
     ASSERT_TRUE(first.runtime.register_handler("work", [](JobContext& job) {
       job.wait_for_cancel(30s);
       return HandlerResult::success(nullptr);
@@ -203,10 +206,7 @@ TEST(JournalRuntime, ACleanStopLeavesQueuedJobsForTheRestart) {
     EXPECT_EQ(running->error, ErrorCode::interrupted);
     EXPECT_FALSE(first.recorder.wait_terminal("waiting", 0ms)) << "a queued job is neither run nor canceled";
   }
-  LogRing log(64, LogLevel::info);
-  Journal journal(files, journal_options(), log);
-  RunningRuntime second(runtime_config());
-  second.runtime.set_journal(journal);
+  JournaledRuntime second(files, journal_options(), runtime_config());
   ASSERT_TRUE(second.runtime.register_handler("work", ok));
   ASSERT_TRUE(second.start());
   const auto waiting = second.recorder.wait_terminal("waiting");
@@ -236,29 +236,23 @@ class PowerCutScript {
   // Runs the jobs one after another on `files` until they are done or the
   // journal fails under them.
   void run_until_cut(PowerCutFileSystem& files) {
-    LogRing log(64, LogLevel::info);
-    Journal journal(files, journal_options(SyncMode::always), log);
-    RunningRuntime running(runtime_config());
-    running.runtime.set_journal(journal);
+    JournaledRuntime running(files, journal_options(SyncMode::always), runtime_config());
     register_handlers(running);
     if (!running.start()) return;  // the power went during recovery
     for (int i = 0; i < jobs_; ++i) {
       const std::string id = edgerun::test::numbered_id("job-", i);
       if (!running.submit(id, i % 2 == 0 ? "once" : "again").accepted) break;
       // Bounded: a failed journal stops the runtime, which ends the wait.
-      while (!running.recorder.wait_terminal(id, 20ms) && !journal.failed()) {
+      while (!running.recorder.wait_terminal(id, 20ms) && !running.journal.failed()) {
       }
-      if (journal.failed()) break;
+      if (running.journal.failed()) break;
     }
     running.stop();
     collect(running, true);
   }
 
   void run_after_reboot(PowerCutFileSystem& files) {
-    LogRing log(64, LogLevel::info);
-    Journal journal(files, journal_options(SyncMode::always), log);
-    RunningRuntime running(runtime_config());
-    running.runtime.set_journal(journal);
+    JournaledRuntime running(files, journal_options(SyncMode::always), runtime_config());
     register_handlers(running);
     ASSERT_TRUE(running.start());
     ASSERT_TRUE(running.runtime.wait_until_all_jobs_finished(10s));
@@ -328,6 +322,49 @@ TEST(JournalRuntimePowerCut, AtEveryWriteAndFsyncNothingPromisedIsLostOrRunTwice
       }
     }
   }
+}
+
+}  // namespace
+}  // namespace edgerun::journal::test
+
+namespace edgerun::journal::test {
+namespace {
+
+TEST(JournalRuntime, TheFileStaysBoundedByRewritesAndKeepsItsChain) {
+  PowerCutFileSystem files;
+  JournalOptions options = journal_options();
+  options.max_file_bytes = 16 * 1024;
+  options.finished_ids = 64;
+  constexpr int kJobs = 600;
+  {
+    JournaledRuntime running(files, options, runtime_config());
+    ASSERT_TRUE(running.runtime.register_handler("work", ok));
+    ASSERT_TRUE(running.start());
+    for (int i = 0; i < kJobs; ++i) {
+      const std::string id = edgerun::test::numbered_id("job-", i);
+      ASSERT_TRUE(running.submit(id, "work").accepted) << id;
+      if (i % 8 == 7) {
+        ASSERT_TRUE(running.recorder.wait_terminal(id));
+      }
+    }
+    for (int i = 0; i < kJobs; ++i) ASSERT_TRUE(running.recorder.wait_terminal(edgerun::test::numbered_id("job-", i)));
+    running.stop();
+    const JournalStats stats = running.journal.stats();
+    EXPECT_GT(stats.rewrites, 2u);
+    // The bound, plus the live records of one rewrite and what came since.
+    EXPECT_LT(stats.file_bytes, 2 * options.max_file_bytes);
+    EXPECT_EQ(stats.finished_evicted, std::uint64_t{kJobs} - 64);
+  }
+  const ReadBack read = read_back(files);
+  EXPECT_EQ(read.scan.outcome, ScanOutcome::clean) << read.scan.reason.data();
+  EXPECT_GT(read.scan.first_sequence, 1u) << "a rewritten file starts with a checkpoint following the old one";
+
+  // The newest finished ids are still known after a restart.
+  JournaledRuntime second(files, options, runtime_config());
+  ASSERT_TRUE(second.runtime.register_handler("work", ok));
+  ASSERT_TRUE(second.start());
+  EXPECT_EQ(second.submit(edgerun::test::numbered_id("job-", kJobs - 1), "work").rejection, ErrorCode::duplicate);
+  second.stop();
 }
 
 }  // namespace
