@@ -99,7 +99,6 @@ ScanResult scan_journal(port::FileSystem& files, const char* path, const RecordV
     return result;
   }
 
-  ChainHash hash;
   Hash previous{};
   std::uint64_t offset = kFileHeaderBytes;
   result.good_end = offset;
@@ -154,7 +153,7 @@ ScanResult scan_journal(port::FileSystem& files, const char* path, const RecordV
       result.first_sequence = record.sequence;
       result.first_previous = previous;
     }
-    if (hash.of(previous, {reader.data(), length - kHashBytes}) != record.hash) {
+    if (ChainHash::of(previous, {reader.data(), length - kHashBytes}) != record.hash) {
       return damaged(offset + length, "the record does not match its hash");
     }
     const auto kind = std::to_integer<std::uint8_t>(reader.data()[4]);

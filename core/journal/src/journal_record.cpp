@@ -7,12 +7,6 @@
 
 namespace edgerun::journal {
 
-namespace {
-
-thread_local ChainHash t_hash;
-
-}  // namespace
-
 std::string_view to_string(RecordKind kind) noexcept {
   switch (kind) {
     case RecordKind::checkpoint: return "checkpoint";
@@ -75,7 +69,7 @@ std::size_t encode_record(RecordView& record, const Hash& previous, std::span<st
     std::memcpy(at + kRecordHeaderBytes + record.id.size(), record.data.data(), record.data.size());
   }
   const std::size_t hashed = length - kHashBytes;
-  record.hash = t_hash.of(previous, {at, hashed});
+  record.hash = ChainHash::of(previous, {at, hashed});
   std::memcpy(at + hashed, record.hash.data(), kHashBytes);
   record.length = static_cast<std::uint32_t>(length);
   return length;

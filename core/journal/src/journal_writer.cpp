@@ -23,6 +23,8 @@ std::string_view to_string(SyncMode mode) noexcept {
 JournalWriter::JournalWriter(port::FileSystem& files, std::string path, const WriterOptions& options)
     : files_(files),
       path_(std::move(path)),
+      temporary_path_(path_ + ".new"),
+      directory_(directory_of(path_)),
       options_(options),
       buffer_(std::make_unique<std::byte[]>(options.max_record_bytes)) {}
 
@@ -74,7 +76,7 @@ Status JournalWriter::open_new(std::uint64_t previous_sequence, const Hash& prev
   if (error == 0) error = files_.sync(handle);
   (void)files_.close(handle);
   if (error == 0) error = files_.rename(temporary.c_str(), path_.c_str());
-  if (error == 0) error = files_.sync_directory(directory().c_str());
+  if (error == 0) error = files_.sync_directory(directory_.c_str());
   if (error == 0) error = files_.open(path_.c_str(), false, handle_);
   if (error != 0) return Status::error("%s: cannot start a new journal file: %s", path_.c_str(), std::strerror(error));
   head_ = {checkpoint.sequence, checkpoint.hash};
@@ -168,10 +170,10 @@ int JournalWriter::read_at(std::uint64_t offset, std::span<std::byte> out, std::
   return files_.read_at(handle_, offset, out, read);
 }
 
-std::string JournalWriter::directory() const {
-  const std::size_t slash = path_.find_last_of('/');
+std::string JournalWriter::directory_of(const std::string& path) {
+  const std::size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
-  return path_.substr(0, slash == 0 ? 1 : slash);
+  return path.substr(0, slash == 0 ? 1 : slash);
 }
 
 Status JournalWriter::rewrite(const std::function<int(Rewriter&)>& write_live) {
@@ -181,7 +183,7 @@ Status JournalWriter::rewrite(const std::function<int(Rewriter&)>& write_live) {
     std::lock_guard sync_lock(sync_mutex_);
     if (replaced_handle_ >= 0) return Status::error("%s: the last rewrite is not in place yet", path_.c_str());
   }
-  const std::string temporary = path_ + ".new";
+  const std::string& temporary = temporary_path_;
   (void)files_.remove(temporary.c_str());
   int handle = -1;
   if (const int error = files_.open(temporary.c_str(), true, handle); error != 0) {
@@ -224,9 +226,8 @@ Status JournalWriter::rewrite(const std::function<int(Rewriter&)>& write_live) {
 }
 
 int JournalWriter::replace_file(int old_handle) noexcept {
-  const std::string temporary = path_ + ".new";
-  int error = files_.rename(temporary.c_str(), path_.c_str());
-  if (error == 0 && options_.sync != SyncMode::none) error = files_.sync_directory(directory().c_str());
+  int error = files_.rename(temporary_path_.c_str(), path_.c_str());
+  if (error == 0 && options_.sync != SyncMode::none) error = files_.sync_directory(directory_.c_str());
   (void)files_.close(old_handle);
   return error;
 }

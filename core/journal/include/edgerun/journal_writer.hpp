@@ -142,10 +142,16 @@ class JournalWriter {
   // After a rewrite: the new file replaces the old one (rename, directory
   // sync) and the old handle is closed. 0 or the errno.
   int replace_file(int old_handle) noexcept;
-  std::string directory() const;
+
+  static std::string directory_of(const std::string& path);
 
   port::FileSystem& files_;
   const std::string path_;
+  // path_ + ".new" and path_'s directory, made once: a rewrite allocates
+  // nothing.
+  const std::string temporary_path_;
+  const std::string directory_;
+
   const WriterOptions options_;
   std::unique_ptr<std::byte[]> buffer_;
 
