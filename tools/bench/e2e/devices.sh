@@ -3,7 +3,11 @@
 # caller's globals:
 #   in:  script_name, mosquitto_bin, broker_nodelay (true|false), window,
 #        queue_capacity, workers, max_payload_bytes (each may be empty),
-#        gateway_config (config/edgerun.json)
+#        gateway_config (config/edgerun.json), and, unset or empty for
+#        edgerund's own defaults: journal_sync (off | none | batch | always:
+#        journal.enabled false, or journal.sync that mode) and state_base
+#        (state_dir is <state_base>/<basename of the run's dir>/state
+#        rather than <the run's dir>/state)
 #   out: port, broker_pid; pids (an array the caller stops on exit) grows
 # shellcheck shell=bash disable=SC2154  # the globals above are the caller's
 
@@ -46,23 +50,32 @@ EOF
 
 # Writes edgerund's config for variant $1 to $2/edgerun.json.
 write_edgerund_config() {
-  local v=$1 dir=$2
-  mkdir -p "$dir/state"
+  local v=$1 dir=$2 state journal=null
+  state=$dir/state
+  [[ -z ${state_base:-} ]] || state=$state_base/$(basename "$dir")/state
+  mkdir -p "$dir" "$state"
+  case ${journal_sync:-} in
+    "") ;;
+    off) journal='{"enabled": false}' ;;
+    none | batch | always) journal="{\"enabled\": true, \"sync\": \"$journal_sync\"}" ;;
+    *) echo "$script_name: journal_sync '$journal_sync' is not off, none, batch or always" >&2; return 1 ;;
+  esac
   if [[ $v == edgerund-gateway ]]; then
     # The gateway defaults, as shipped; only what points at this run changes
-    # (and jobs.queue_capacity / workers when given).
-    jq --arg url "mqtt://127.0.0.1:$port" --arg state "$dir/state" \
-      --argjson q "${queue_capacity:-null}" --argjson w "${workers:-null}" '
+    # (and jobs.queue_capacity / workers / the journal when given).
+    jq --arg url "mqtt://127.0.0.1:$port" --arg state "$state" \
+      --argjson q "${queue_capacity:-null}" --argjson w "${workers:-null}" --argjson journal "$journal" '
       .device_id = "bench-01" | .mqtt.url = $url | .state_dir = $state
       | if $q != null then .jobs.queue_capacity = $q else . end
-      | if $w != null then .workers = $w else . end' "$gateway_config" >"$dir/edgerun.json"
+      | if $w != null then .workers = $w else . end
+      | if $journal != null then .journal = (.journal // {}) + $journal else . end' "$gateway_config" >"$dir/edgerun.json"
     return
   fi
   # The bench's config: everything at its default except what the bench
   # needs: a queue that never refuses the window, no periodic telemetry in
-  # the measured window, few log lines.
+  # the measured window, few log lines; the journal as journal_sync says.
   local q=${queue_capacity:-$((window > 64 ? window : 64))}
-  jq -n --arg url "mqtt://127.0.0.1:$port" --arg state "$dir/state" --argjson q "$q" \
+  jq -n --arg url "mqtt://127.0.0.1:$port" --arg state "$state" --argjson q "$q" --argjson journal "$journal" \
     --argjson progress "$([[ $v == edgerund-progress ]] && echo true || echo false)" \
     --argjson w "${workers:-null}" --argjson payload "${max_payload_bytes:-null}" \
     --argjson exec "$([[ $v == edgerund-exec ]] && echo true || echo false)" '
@@ -73,6 +86,7 @@ write_edgerund_config() {
               + (if $payload != null then {max_payload_bytes: $payload, max_result_bytes: $payload} else {} end)),
        telemetry: {interval_ms: 3600000}, log: {level: "warn"}}
     + (if $payload != null and 4 * $payload > 262144 then {memory: {json_arena_bytes: (4 * $payload)}} else {} end)
-    + (if $exec then {exec: {"true": {program: "/bin/true"}}} else {} end)' >"$dir/edgerun.json"
+    + (if $exec then {exec: {"true": {program: "/bin/true"}}} else {} end)
+    + (if $journal != null then {journal: $journal} else {} end)' >"$dir/edgerun.json"
 }
 

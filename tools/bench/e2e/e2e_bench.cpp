@@ -18,6 +18,23 @@
 // warm-up are not counted. Its own CPU comes from getrusage over the same
 // window.
 //
+// Writes per job: with --device-pid it also reads, at the same two moments,
+// that process's /proc/<pid>/io: wchar (bytes passed to write(2) and the
+// like, sockets included: the MQTT traffic too) and write_bytes (bytes it
+// sent toward the storage layer, counted by the kernel as pages dirtied, 4
+// KiB each: a page written again after an fsync counts again; nothing on
+// tmpfs; the filesystem's own journal not included). Reaped children are
+// included.
+//
+// fsyncs: with --count-syncs (and --device-pid) the kernel counts the
+// fsync(2) and fdatasync(2) calls of the device's threads in the window: one
+// perf counter (perf_event_open) on the tracepoints syscalls:sys_enter_fsync
+// and syscalls:sys_enter_fdatasync per thread that exists when the window
+// starts. Needs tracefs (/sys/kernel/tracing) and the right to trace the
+// process (root, or perf_event_paranoid <= 1 and the same user). While a
+// syscall tracepoint is enabled every system call on the machine takes the
+// kernel's slower traced path, for every process alike.
+//
 // Threading: everything runs on the main thread. main() drives libmosquitto
 // with drive_once() (poll, mosquitto_loop_read/_write/_misc), and all
 // bookkeeping happens in the callbacks, which libmosquitto calls from inside
@@ -46,7 +63,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <dirent.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 #include <vector>
@@ -80,6 +101,7 @@ struct Options {
   long long online_timeout_s = 10;
   bool wait_online = true;
   bool json = false;
+  bool count_syncs = false;  // --count-syncs
   pid_t device_pid = 0;  // --device-pid; 0: its CPU is not measured
   pid_t broker_pid = 0;  // --broker-pid; 0: its CPU is not measured
 };
@@ -108,6 +130,10 @@ void usage(std::FILE* out) {
       "                         edgerund or edgerun_e2e_ceiling), all threads and reaped\n"
       "                         children, from /proc\n"
       "  --broker-pid PID       the same for the broker process\n"
+      "                         (with --device-pid, the device's wchar and write_bytes\n"
+      "                         per measured job are read from /proc/PID/io too)\n"
+      "  --count-syncs          count the device's fsync and fdatasync calls in the\n"
+      "                         window (perf tracepoints; needs --device-pid)\n"
       "  --json                 print one JSON object on stdout (the text line goes to stderr)\n",
       out);
 }
@@ -172,6 +198,8 @@ std::optional<Options> parse_args(int argc, char** argv) {
       o.wait_online = false;
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--count-syncs") {
+      o.count_syncs = true;
     } else {
       std::fprintf(stderr, "edgerun_e2e_bench: unknown argument '%s'\n", argv[i]);
       usage(stderr);
@@ -185,6 +213,10 @@ std::optional<Options> parse_args(int argc, char** argv) {
   }
   if (!is_valid_id(o.device)) {
     std::fprintf(stderr, "edgerun_e2e_bench: --device '%s' is not an id ([A-Za-z0-9._-]{1,64})\n", o.device.c_str());
+    return std::nullopt;
+  }
+  if (o.count_syncs && o.device_pid == 0) {
+    std::fputs("edgerun_e2e_bench: --count-syncs needs --device-pid\n", stderr);
     return std::nullopt;
   }
   if (!o.params.empty() && o.params_bytes > 0) {
@@ -295,6 +327,135 @@ struct CpuWindow {
   }
 };
 
+// Write counters of a process from /proc/<pid>/io.
+struct IoCounters {
+  unsigned long long wchar = 0, write_bytes = 0;
+};
+
+std::optional<IoCounters> process_io(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/io", static_cast<int>(pid));
+  std::FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return std::nullopt;
+  IoCounters io;
+  int found = 0;
+  char key[32];
+  unsigned long long value = 0;
+  while (std::fscanf(f, "%31s %llu", key, &value) == 2) {
+    if (std::strcmp(key, "wchar:") == 0) {
+      io.wchar = value;
+      ++found;
+    } else if (std::strcmp(key, "write_bytes:") == 0) {
+      io.write_bytes = value;
+      ++found;
+    }
+  }
+  std::fclose(f);
+  if (found != 2) return std::nullopt;
+  return io;
+}
+
+// The /proc/<pid>/io readings at the start and the end of the window.
+struct IoWindow {
+  pid_t pid = 0;  // 0: not measured
+  std::optional<IoCounters> start, end;
+
+  void sample_start() {
+    if (pid != 0) start = process_io(pid);
+  }
+  void sample_end() {
+    if (pid != 0) end = process_io(pid);
+  }
+  bool measured() const { return start && end && end->wchar >= start->wchar && end->write_bytes >= start->write_bytes; }
+};
+
+// The fsync(2) and fdatasync(2) calls of a process's threads, counted by the
+// kernel from when start() opens the counters: a perf counter on each
+// tracepoint for each thread in /proc/<pid>/task then (a thread started
+// later is not counted).
+class SyncCounter {
+ public:
+  SyncCounter() = default;
+  SyncCounter(const SyncCounter&) = delete;
+  SyncCounter& operator=(const SyncCounter&) = delete;
+  ~SyncCounter() { close_all(); }
+
+  // False, with `why` set, when nothing could be counted.
+  bool start(pid_t pid, std::string& why) {
+    std::vector<unsigned long long> ids;
+    for (const char* name : {"sys_enter_fsync", "sys_enter_fdatasync"}) {
+      const std::optional<unsigned long long> id = tracepoint_id(name);
+      if (!id) {
+        why = std::string("no tracepoint syscalls:") + name + " (is tracefs mounted at /sys/kernel/tracing?)";
+        return false;
+      }
+      ids.push_back(*id);
+    }
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/task", static_cast<int>(pid));
+    DIR* dir = opendir(path);
+    if (dir == nullptr) {
+      why = std::string(path) + ": " + std::strerror(errno);
+      return false;
+    }
+    while (const dirent* entry = readdir(dir)) {
+      if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+      const auto tid = static_cast<pid_t>(std::strtol(entry->d_name, nullptr, 10));
+      for (unsigned long long id : ids) {
+        perf_event_attr attr{};
+        attr.type = PERF_TYPE_TRACEPOINT;
+        attr.size = sizeof attr;
+        attr.config = id;
+        const long fd = syscall(SYS_perf_event_open, &attr, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+        // A thread that has just exited is no loss; anything else is.
+        if (fd < 0 && errno != ESRCH) {
+          why = std::string("perf_event_open: ") + std::strerror(errno);
+          closedir(dir);
+          close_all();  // a part of the threads would count a part of the calls
+          return false;
+        }
+        if (fd >= 0) fds_.push_back(static_cast<int>(fd));
+      }
+    }
+    closedir(dir);
+    if (fds_.empty()) why = "no threads";
+    return !fds_.empty();
+  }
+
+  // The calls counted so far; nullopt if not counting.
+  std::optional<unsigned long long> read_total() const {
+    if (fds_.empty()) return std::nullopt;
+    unsigned long long total = 0;
+    for (int fd : fds_) {
+      unsigned long long value = 0;
+      if (::read(fd, &value, sizeof value) != static_cast<ssize_t>(sizeof value)) return std::nullopt;
+      total += value;
+    }
+    return total;
+  }
+
+ private:
+  static std::optional<unsigned long long> tracepoint_id(const char* name) {
+    for (const char* root : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
+      const std::string path = std::string(root) + "/events/syscalls/" + name + "/id";
+      std::FILE* f = std::fopen(path.c_str(), "re");
+      if (f == nullptr) continue;
+      unsigned long long id = 0;
+      const bool ok = std::fscanf(f, "%llu", &id) == 1;
+      std::fclose(f);
+      if (ok) return id;
+    }
+    return std::nullopt;
+  }
+
+  void close_all() {
+    for (int fd : fds_) ::close(fd);
+    fds_.clear();
+  }
+
+  std::vector<int> fds_;
+};
+
 enum class Phase { connecting, subscribing, waiting_online, warmup, measured, done, failed };
 
 struct JsonDeleter {
@@ -312,6 +473,7 @@ class Bench {
         finished_(total_, 0) {
     device_cpu_.pid = opt.device_pid;
     broker_cpu_.pid = opt.broker_pid;
+    device_io_.pid = opt.device_pid;
     submit_topic_ = submit_topic(opt.prefix, opt.device);
     status_filter_ = job_status_filter(opt.prefix, opt.device);
     presence_topic_ = presence_topic(opt.prefix, opt.device);
@@ -427,6 +589,8 @@ class Bench {
         device_cpu_.sample_end();
         broker_cpu_.sample_end();
         self_cpu_end_s_ = self_cpu_s();
+        device_io_.sample_end();
+        syncs_end_ = syncs_.read_total();
       }
     }
   }
@@ -461,6 +625,22 @@ class Bench {
     };
     const std::optional<double> device_us = us_per_job(device_cpu_s), broker_us = us_per_job(broker_cpu_s);
     const double self_us = jobs == 0 ? 0.0 : self_cpu * 1e6 / jobs;
+    // Bytes written per job, and the fsyncs: nullopt when not measured.
+    auto per_job = [&](std::optional<double> v) -> std::optional<double> {
+      if (!v || jobs == 0) return std::nullopt;
+      return *v / jobs;
+    };
+    std::optional<double> device_wchar, device_write_bytes, device_fsyncs;
+    if (device_io_.measured()) {
+      device_wchar = static_cast<double>(device_io_.end->wchar - device_io_.start->wchar);
+      device_write_bytes = static_cast<double>(device_io_.end->write_bytes - device_io_.start->write_bytes);
+    }
+    if (syncs_start_ && syncs_end_ && *syncs_end_ >= *syncs_start_) {
+      device_fsyncs = static_cast<double>(*syncs_end_ - *syncs_start_);
+    }
+    const std::optional<double> wchar_per_job = per_job(device_wchar), write_bytes_per_job = per_job(device_write_bytes);
+    std::optional<double> fsyncs_per_s;
+    if (device_fsyncs && elapsed_s > 0) fsyncs_per_s = *device_fsyncs / elapsed_s;
     auto us_text = [](std::optional<double> us) {
       if (!us) return std::string("-");
       char buf[32];
@@ -478,6 +658,17 @@ class Bench {
     if (opt_.device_pid != 0 && !device_us) {
       std::fprintf(stderr, "edgerun_e2e_bench: could not read /proc/%d/stat at both ends of the window\n",
                    static_cast<int>(opt_.device_pid));
+    }
+    if (opt_.device_pid != 0) {
+      if (!device_io_.measured()) {
+        std::fprintf(stderr, "edgerun_e2e_bench: could not read /proc/%d/io at both ends of the window\n",
+                     static_cast<int>(opt_.device_pid));
+      } else {
+        std::fprintf(text_out, "edgerun_e2e_bench: device writes per job: wchar %.0f B, write_bytes %.0f B", *wchar_per_job,
+                     *write_bytes_per_job);
+        if (fsyncs_per_s) std::fprintf(text_out, "; fsyncs %.0f (%.1f/s)", *device_fsyncs, *fsyncs_per_s);
+        std::fputc('\n', text_out);
+      }
     }
     if (opt_.broker_pid != 0 && !broker_us) {
       std::fprintf(stderr, "edgerun_e2e_bench: could not read /proc/%d/stat at both ends of the window\n",
@@ -521,6 +712,15 @@ class Bench {
       add_optional("device_children_cpu_s", device_cpu_.children_seconds());
       add_optional("broker_cpu_us_per_job", broker_us);
       add_optional("broker_cpu_s", broker_cpu_s);
+      // The device's writes in the window (/proc/<pid>/io) and its fsync +
+      // fdatasync calls (--count-syncs); null when not measured.
+      add_optional("device_wchar", device_wchar);
+      add_optional("device_write_bytes", device_write_bytes);
+      add_optional("wchar_per_job", wchar_per_job);
+      add_optional("write_bytes_per_job", write_bytes_per_job);
+      add_optional("device_fsyncs", device_fsyncs);
+      add_optional("fsyncs_per_job", per_job(device_fsyncs));
+      add_optional("fsyncs_per_s", fsyncs_per_s);
       cJSON_AddNumberToObject(o.get(), "submitter_cpu_us_per_job", self_us);
       cJSON_AddNumberToObject(o.get(), "submitter_cpu_s", self_cpu);
       cJSON_AddNumberToObject(o.get(), "non_succeeded", static_cast<double>(non_succeeded_));
@@ -560,6 +760,15 @@ class Bench {
   void start_measured() {
     phase_ = Phase::measured;
     // Before the clock starts, so that reading /proc is not in the window.
+    if (opt_.count_syncs) {
+      std::string why;
+      if (syncs_.start(opt_.device_pid, why)) {
+        syncs_start_ = syncs_.read_total();
+      } else {
+        std::fprintf(stderr, "edgerun_e2e_bench: fsyncs not counted: %s\n", why.c_str());
+      }
+    }
+    device_io_.sample_start();
     device_cpu_.sample_start();
     broker_cpu_.sample_start();
     self_cpu_start_s_ = self_cpu_s();
@@ -636,6 +845,9 @@ class Bench {
 
   Clock::time_point measure_start_{}, measure_end_{};
   CpuWindow device_cpu_, broker_cpu_;
+  IoWindow device_io_;
+  SyncCounter syncs_;
+  std::optional<unsigned long long> syncs_start_, syncs_end_;
   double self_cpu_start_s_ = 0, self_cpu_end_s_ = 0;
   std::vector<double> latencies_ms_;
   std::uint64_t non_succeeded_ = 0, progress_ = 0, duplicates_ = 0, malformed_ = 0, foreign_ = 0, unknown_state_ = 0;

@@ -28,8 +28,32 @@
 #          [--latency | --memory | --exec] [--variants V1,V2,...]
 #          [--jobs N] [--window K] [--warmup N] [--timeout-s S] [--workers W]
 #          [--queue-capacity Q] [--params-bytes B] [--max-payload-bytes B]
+#          [--journal-sync MODE] [--no-sync-count]
 #          [--repeat R] [--ceiling-only] [--no-broker-nodelay] [--keep-tmp]
 #          [--jsonl FILE] [--summary FILE]
+#
+# --journal-sync MODE sets edgerund's journal in every edgerund variant's
+# config (the gateway's too): off (journal.enabled false), none, batch or
+# always (journal.sync; journal.batch_ms stays at its default, 10). Default
+# batch, edgerund's own default. Its state_dir is in the temp dir when that
+# is on a disk; when the temp dir is on tmpfs (or ramfs), where an fsync
+# costs nothing, it is under /var/tmp instead, and the first line says so.
+#
+# Writes and fsyncs: for every device, the ceilings too (0 write_bytes and
+# fsyncs, their wchar the MQTT traffic alone; launcher rows show "-"), the
+# bench reads /proc/<pid>/io of the device process at the start and the end
+# of the measured window, as it reads its CPU. write B/job is write_bytes
+# per job (what the kernel counted as sent toward the disk: 4 KiB pages
+# dirtied, so a page written again after an fsync counts again); wchar
+# B/job the bytes passed to write(2) and the like per job, sockets included
+# (the MQTT traffic: compare with the ceiling's, or with --journal-sync
+# off). fsyncs/s are the device's fsync(2) + fdatasync(2)
+# calls in the window per second of it, counted by the kernel (a perf counter
+# on the tracepoints syscalls:sys_enter_fsync / sys_enter_fdatasync for each
+# of the device's threads, the bench's --count-syncs): needs root (or
+# perf_event_paranoid <= 1) and tracefs at /sys/kernel/tracing, else "-".
+# While it counts, every system call on the machine takes the kernel's traced
+# path, a small cost to every variant alike; --no-sync-count leaves it out.
 #
 # Each variant runs R times (default 3), rounds interleaved; the table shows
 # medians over the runs, their min-max, and the min-max of the ratios to the
@@ -62,6 +86,8 @@ queue_capacity=""
 params_bytes=""
 max_payload_bytes=""
 repeat=3
+journal_sync="batch"
+count_syncs=1
 broker_nodelay=true
 ceiling_only=0
 keep_tmp=0
@@ -89,6 +115,8 @@ while (($#)); do
     --params-bytes) params_bytes=${2:?}; shift 2 ;;
     --max-payload-bytes) max_payload_bytes=${2:?}; shift 2 ;;
     --repeat) repeat=${2:?}; shift 2 ;;
+    --journal-sync) journal_sync=${2:?}; shift 2 ;;
+    --no-sync-count) count_syncs=0; shift ;;
     --ceiling-only) ceiling_only=1; shift ;;
     --no-broker-nodelay) broker_nodelay=false; shift ;;
     --keep-tmp) keep_tmp=1; shift ;;
@@ -128,6 +156,7 @@ for n in "$jobs" "$window" "$warmup" "$timeout_s" "$repeat" ${workers:+"$workers
   [[ $n =~ ^[0-9]+$ ]] || die "'$n' is not a number"
 done
 ((repeat >= 1)) || die "--repeat must be at least 1"
+[[ $journal_sync =~ ^(off|none|batch|always)$ ]] || die "--journal-sync takes off, none, batch or always"
 ((jobs >= 1 && window >= 1)) || die "--jobs and --window must be at least 1"
 [[ -z $workers ]] || ((workers >= 1)) || die "--workers must be at least 1"
 [[ -z $params_bytes ]] || ((params_bytes >= 10)) || die "--params-bytes must be at least 10 ({\"pad\":\"\"})"
@@ -188,13 +217,28 @@ if [[ -z $max_payload_bytes && -n $params_bytes ]] && ((params_bytes + 512 > 163
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/edgerun-e2e.XXXXXX")
+# edgerund's state_dir (the journal) must be on a disk: on tmpfs an fsync
+# costs nothing. When the temp dir is not, state_base (devices.sh) moves the
+# state dirs under /var/tmp.
+state_base=""
+tmp_fs=$(stat -f -c %T "$tmp")
+state_fs=$tmp_fs
+if [[ $tmp_fs == tmpfs || $tmp_fs == ramfs ]]; then
+  state_base=$(mktemp -d /var/tmp/edgerun-e2e-state.XXXXXX)
+  state_fs=$(stat -f -c %T "$state_base")
+fi
 # The processes this script has started and not yet stopped and waited for.
 pids=()
 # shellcheck disable=SC2317  # called by the traps
 cleanup() {
   local pid
   for pid in ${pids[@]+"${pids[@]}"}; do stop_pid "$pid"; done
-  if ((keep_tmp)); then echo "run.sh: kept $tmp" >&2; else rm -rf "$tmp"; fi
+  if ((keep_tmp)); then
+    echo "run.sh: kept $tmp${state_base:+ and $state_base}" >&2
+  else
+    rm -rf "$tmp"
+    [[ -z $state_base ]] || rm -rf "$state_base"
+  fi
 }
 forget_pid() {
   local p keep=()
@@ -276,6 +320,7 @@ run_bench() {
   [[ $mode != exec ]] || extra+=(--type true)
   [[ $current_variant != edgerund-pool ]] || extra+=(--type sleep --params '{"ms":0}')
   [[ -z $params_bytes ]] || extra+=(--params-bytes "$params_bytes")
+  ((!count_syncs)) || extra+=(--count-syncs)
   run_child "$bench" --url "mqtt://127.0.0.1:$port" --device bench-01 --jobs "$n" --window "$k" \
     --warmup "$w" --timeout-s "$timeout_s" --online-timeout-s 10 --wait-online \
     --device-pid "$device_pid" --broker-pid "$broker_pid" ${extra[@]+"${extra[@]}"} --json >"$out"
@@ -359,8 +404,15 @@ describe="$jobs jobs, window $window, warm-up $warmup"
 [[ -z $queue_capacity ]] || describe+=", jobs.queue_capacity $queue_capacity"
 [[ $mode != memory ]] || describe+="; edgerund-gateway from $gateway_config"
 [[ $broker_nodelay == true ]] || describe+="; broker without set_tcp_nodelay"
+if [[ $journal_sync == off ]]; then
+  describe+="; edgerund without journal (journal.enabled false)"
+else
+  describe+="; edgerund journal.sync $journal_sync"
+fi
+state_where="state_dir in the temp dir ($state_fs)"
+[[ -z $state_base ]] || state_where="temp dir on $tmp_fs, so state_dir under $state_base ($state_fs)"
 echo "run.sh: $mode: $describe; $repeat run(s) per variant; $(nproc) CPUs," \
-  "load average $(cut -d' ' -f1-3 /proc/loadavg); temp dir $tmp" >&2
+  "load average $(cut -d' ' -f1-3 /proc/loadavg); temp dir $tmp; $state_where" >&2
 
 # Rounds interleave the variants, so that a change in the machine's load
 # during the script hits every variant alike rather than one of them.
@@ -376,8 +428,9 @@ for ((r = 1; r <= repeat; r++)); do
     # children_cpu_us_per_job: the part of cpu_us_per_job spent in reaped
     # children (the bench's device_children_cpu_s, the launcher's
     # children_cpu_s).
-    jq -c --arg v "$v" --argjson r "$r" '
-      . + {variant: $v, round: $r,
+    # journal_sync: the --journal-sync of an edgerund variant, else null.
+    jq -c --arg v "$v" --argjson r "$r" --arg js "$journal_sync" '
+      . + {variant: $v, round: $r, journal_sync: (if ($v | startswith("edgerund")) then $js else null end),
            children_cpu_us_per_job: ((.device_children_cpu_s // .children_cpu_s) as $c
              | if $c == null or .jobs == 0 then null else $c * 1e6 / .jobs end)}' \
       "$tmp/$v-$r/run.json" >>"$runs"
@@ -387,6 +440,8 @@ for ((r = 1; r <= repeat; r++)); do
       "run.sh: round \(.round)/\($n) \(.variant): \(.jobs_per_s | round) jobs/s, p50 \(.p50_ms | ms) ms,"
       + " p99 \(.p99_ms | ms) ms; CPU us/job: device \(.cpu_us_per_job | us),"
       + " broker \(.broker_cpu_us_per_job | us), submitter \(.submitter_cpu_us_per_job | us)"
+      + "; device B/job: write_bytes \(.write_bytes_per_job | us), wchar \(.wchar_per_job | us);"
+      + " fsyncs/s \(.fsyncs_per_s | us)"
       + if .idle_rss_kib then "; KiB: idle RSS \(.idle_rss_kib), idle private dirty \(.idle_private_dirty_kib),"
           + " peak RSS \(.peak_rss_kib)" else "" end' >&2
   done
@@ -400,14 +455,17 @@ done
 # "median_run" is the run with the median jobs/s.
 spec=$(for v in "${variants[@]}"; do
   jq -n --arg v "$v" --arg b "${baseline_of[$v]}" --arg note "${note[$v]:-}" --argjson failed "${failures[$v]:-0}" \
-    '{variant: $v, baseline: (if $b == "" then null else $b end), note: $note, failed: $failed}'
+    --arg js "$journal_sync" \
+    '{variant: $v, baseline: (if $b == "" then null else $b end), note: $note, failed: $failed,
+      journal_sync: (if ($v | startswith("edgerund")) then $js else null end)}'
 done | jq -s -c .)
 summary="$tmp/summary.jsonl"
 jq -s -c --argjson spec "$spec" --arg mode "$mode" '
   def med: if length == 0 then null else sort | .[(length - 1) / 2 | floor] end;
   def ratio(a; b): if a == null or b == null or b == 0 then null else a / b end;
   ["jobs_per_s", "cpu_us_per_job", "children_cpu_us_per_job", "broker_cpu_us_per_job", "p50_ms", "p99_ms",
-   "idle_rss_kib", "idle_private_dirty_kib", "peak_rss_kib"] as $metrics
+   "idle_rss_kib", "idle_private_dirty_kib", "peak_rss_kib", "write_bytes_per_job", "wchar_per_job", "fsyncs_per_s"]
+  as $metrics
   | . as $all
   | $spec[] as $s
   | ($all | map(select(.variant == $s.variant))) as $runs
@@ -430,13 +488,19 @@ jq -s -c --argjson spec "$spec" --arg mode "$mode" '
 # shellcheck disable=SC2016  # a jq program: its $ names are jq's
 table_jq='include "fmt";
   def row(cells): if .runs == 0 then [.variant, .baseline // "-", (if .note != "" then "not run" else "failed" end)]
-    else [.variant, .baseline // "-"] + cells end | join("\t");'
+    else [.variant, .baseline // "-"] + cells end | join("\t");
+  def io: [val("write_bytes_per_job"; 0), val("wchar_per_job"; 0), val("fsyncs_per_s"; 1)];'
+# The last three columns of every table.
+io_header="	write B/job	wchar B/job	fsyncs/s"
+io_legend="write B/job (write_bytes), wchar B/job and fsyncs/s (fsync + fdatasync calls) are the device process's in
+ the measured window, medians; edgerund's journal: "
+if [[ $journal_sync == off ]]; then io_legend+="off (journal.enabled false)"; else io_legend+="journal.sync $journal_sync"; fi
 case $mode in
   throughput)
     header="variant	baseline	jobs/s	jobs/s range	vs baseline (runs)	CPU us/job	CPU range	vs baseline (runs)	broker us/job	p50 ms	p99 ms"
     cells='row([val("jobs_per_s"; 0), range("jobs_per_s"; 0), vs("jobs_per_s"), val("cpu_us_per_job"; 1),
       range("cpu_us_per_job"; 1), vs("cpu_us_per_job"), val("broker_cpu_us_per_job"; 1),
-      (.median_run.p50_ms | fmt(3)), (.median_run.p99_ms | fmt(3))])'
+      (.median_run.p50_ms | fmt(3)), (.median_run.p99_ms | fmt(3))] + io)'
     legend="(medians over $repeat interleaved run(s) per variant, ranges min-max; \"vs baseline\" is the ratio of the
  medians, (runs) the min-max of the ratios to the baseline's run of the same round; CPU us/job is the device
  process's user+system CPU, all threads and reaped children, in the measured window, per job; p50/p99 are the
@@ -444,31 +508,32 @@ case $mode in
   latency)
     header="variant	baseline	p50 ms	p50 range	p50 vs baseline (runs)	p99 ms	p99 range	p99 vs baseline (runs)	jobs/s	CPU us/job"
     cells='row([val("p50_ms"; 3), range("p50_ms"; 3), vs("p50_ms"), val("p99_ms"; 3), range("p99_ms"; 3), vs("p99_ms"),
-      val("jobs_per_s"; 0), val("cpu_us_per_job"; 1)])'
+      val("jobs_per_s"; 0), val("cpu_us_per_job"; 1)] + io)'
     legend="(window $window, $jobs measured jobs per run; p50 and p99 are medians over $repeat interleaved run(s) of each
  run's nearest-rank percentile, publish -> terminal status; \"vs baseline\" the ratio of the medians, (runs) the
  min-max of the per-round ratios)" ;;
   memory)
     header="variant	baseline	idle RSS KiB	vs baseline (runs)	idle private dirty KiB	vs baseline (runs)	peak RSS KiB	vs baseline (runs)	jobs/s"
     cells='row([val("idle_rss_kib"; 0), vs("idle_rss_kib"), val("idle_private_dirty_kib"; 0), vs("idle_private_dirty_kib"),
-      val("peak_rss_kib"; 0), vs("peak_rss_kib"), val("jobs_per_s"; 0)])'
+      val("peak_rss_kib"; 0), vs("peak_rss_kib"), val("jobs_per_s"; 0)] + io)'
     legend="(medians over $repeat interleaved run(s); idle: VmRSS and Private_Dirty (smaps_rollup) after start-up and
  one job; peak RSS: VmHWM after $jobs more jobs at window $window; jobs/s of that run)" ;;
   exec)
     header="variant	baseline	jobs/s	jobs/s range	vs baseline (runs)	CPU us/job	CPU range	vs baseline (runs)	of which children	p50 ms	p99 ms"
     cells='row([val("jobs_per_s"; 0), range("jobs_per_s"; 0), vs("jobs_per_s"), val("cpu_us_per_job"; 1),
       range("cpu_us_per_job"; 1), vs("cpu_us_per_job"), val("children_cpu_us_per_job"; 1),
-      (.median_run.p50_ms | fmt(3)), (.median_run.p99_ms | fmt(3))])'
+      (.median_run.p50_ms | fmt(3)), (.median_run.p99_ms | fmt(3))] + io)'
     legend="(medians over $repeat interleaved run(s); $workers workers / launcher threads; CPU us/job is user+system of
  the process, all threads, plus its reaped children (/bin/true), in the measured window, per job; p50/p99 are
  edgerund's median-jobs/s run's, publish -> terminal status)" ;;
 esac
 echo
 {
-  echo "$header"
+  echo "$header$io_header"
   jq -L "$script_dir" -r "$table_jq $cells" "$summary"
 } | awk -F'\t' -v left=2 -f "$script_dir/md_table.awk"
 echo "$legend"
+echo "($io_legend)"
 jq -r 'select(.note != "") | "\(.variant): not run (\(.note))"' "$summary"
 
 status=0
