@@ -44,9 +44,10 @@ else()
 endif()
 
 # The shared libraries a device running edgerun has: the C and C++ runtimes,
-# the dynamic loader, and the three libraries edgerun is built on (libsystemd
-# when the systemd notify backend links it).
-set(allowed_regex "^(libc\\.so\\.6|libm\\.so\\.6|libstdc\\+\\+\\.so\\.6|libgcc_s\\.so\\.1|ld-linux[-a-z0-9_.]*\\.so\\.[0-9]+|libuv\\.so\\.1|libcjson\\.so\\.1|libmosquitto\\.so\\.1|libsystemd\\.so\\.0)$")
+# the dynamic loader, the libraries edgerun is built on (libcrypto for the
+# journal's SHA-256, which libmosquitto loads anyway), and libsystemd when the
+# systemd notify backend links it.
+set(allowed_regex "^(libc\\.so\\.6|libm\\.so\\.6|libstdc\\+\\+\\.so\\.6|libgcc_s\\.so\\.1|ld-linux[-a-z0-9_.]*\\.so\\.[0-9]+|libuv\\.so\\.1|libcjson\\.so\\.1|libmosquitto\\.so\\.1|libcrypto\\.so\\.3|libsystemd\\.so\\.0)$")
 readelf(-d dynamic)
 string(REGEX MATCHALL "\\(NEEDED\\)[^\n]*\\[[^]\n]+\\]" needed_lines "${dynamic}")
 set(needed "")

@@ -15,7 +15,7 @@ foreach(path ./usr/bin/edgerund ./usr/bin/edgerunctl ./etc/edgerun/edgerun.json
 endforeach()
 
 execute_process(COMMAND dpkg-deb -f "${deb}" Package Version Architecture Depends OUTPUT_VARIABLE control)
-foreach(field "Package: edgerun" "Version: ${VERSION}" "Architecture: ${ARCH}" "libuv1" "libcjson1" "libmosquitto1" "adduser")
+foreach(field "Package: edgerun" "Version: ${VERSION}" "Architecture: ${ARCH}" "libuv1" "libcjson1" "libmosquitto1" "libssl3" "adduser")
   string(FIND "${control}" "${field}" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "control data lacks '${field}':\n${control}")
