@@ -120,11 +120,17 @@ std::uint64_t JournalWriter::append(RecordKind kind, std::uint8_t flags, std::st
     durable_.store(head_.sequence, std::memory_order_release);
     return head_.sequence;
   }
+  bool wake = false;
   {
     std::lock_guard sync_lock(sync_mutex_);
     written_ = head_.sequence;
+    wake = sync_idle_;
   }
-  sync_wanted_.notify_one();
+  // Only an idle sync thread needs waking: one that syncs or waits out its
+  // batch sees written_ when it next looks. Waking it for every record cost
+  // two futex calls and a thread switch a record (7.6 futex calls a job
+  // with sync batch; tools/bench/e2e/profile.sh --strace).
+  if (wake) sync_wanted_.notify_one();
   return head_.sequence;
 }
 
@@ -238,7 +244,9 @@ void JournalWriter::sync_main() noexcept {
   auto last_sync = Clock::now() - batch;
   std::unique_lock lock(sync_mutex_);
   for (;;) {
+    sync_idle_ = true;
     sync_wanted_.wait(lock, [this] { return stopping_ || written_ > durable_.load(std::memory_order_relaxed); });
+    sync_idle_ = false;
     if (written_ <= durable_.load(std::memory_order_relaxed)) return;  // stopping, all synced
     if (options_.sync == SyncMode::batch && !stopping_) {
       // Group commit: one fsync a batch, covering all appended meanwhile.

@@ -166,6 +166,7 @@ class JournalWriter {
   std::condition_variable durable_moved_;
   std::uint64_t written_ = 0;  // sync_mutex_: last sequence written
   bool stopping_ = false;      // sync_mutex_
+  bool sync_idle_ = false;     // sync_mutex_: the sync thread waits for a record
   int sync_handle_ = -1;       // sync_mutex_: the file the sync thread syncs
   int replaced_handle_ = -1;   // sync_mutex_: the old file of a rewrite not yet renamed
   std::atomic<std::uint64_t> durable_{0};
