@@ -57,7 +57,8 @@ write_edgerund_config() {
   case ${journal_sync:-} in
     "") ;;
     off) journal='{"enabled": false}' ;;
-    none | batch | always) journal="{\"enabled\": true, \"sync\": \"$journal_sync\"}" ;;
+    none | batch | always)
+      journal="{\"enabled\": true, \"sync\": \"$journal_sync\"${journal_batch_ms:+, \"batch_ms\": $journal_batch_ms}}" ;;
     *) echo "$script_name: journal_sync '$journal_sync' is not off, none, batch or always" >&2; return 1 ;;
   esac
   if [[ $v == edgerund-gateway ]]; then

@@ -28,13 +28,14 @@
 #          [--latency | --memory | --exec] [--variants V1,V2,...]
 #          [--jobs N] [--window K] [--warmup N] [--timeout-s S] [--workers W]
 #          [--queue-capacity Q] [--params-bytes B] [--max-payload-bytes B]
-#          [--journal-sync MODE] [--no-sync-count]
+#          [--journal-sync MODE] [--journal-batch-ms MS] [--no-sync-count]
 #          [--repeat R] [--ceiling-only] [--no-broker-nodelay] [--keep-tmp]
 #          [--jsonl FILE] [--summary FILE]
 #
 # --journal-sync MODE sets edgerund's journal in every edgerund variant's
 # config (the gateway's too): off (journal.enabled false), none, batch or
-# always (journal.sync; journal.batch_ms stays at its default, 10). Default
+# always (journal.sync; journal.batch_ms stays at its default, 10, unless
+# --journal-batch-ms MS gives it). Default
 # batch, edgerund's own default. Its state_dir is in the temp dir when that
 # is on a disk; when the temp dir is on tmpfs (or ramfs), where an fsync
 # costs nothing, it is under /var/tmp instead, and the first line says so.
@@ -116,6 +117,7 @@ while (($#)); do
     --max-payload-bytes) max_payload_bytes=${2:?}; shift 2 ;;
     --repeat) repeat=${2:?}; shift 2 ;;
     --journal-sync) journal_sync=${2:?}; shift 2 ;;
+    --journal-batch-ms) journal_batch_ms=${2:?}; shift 2 ;;
     --no-sync-count) count_syncs=0; shift ;;
     --ceiling-only) ceiling_only=1; shift ;;
     --no-broker-nodelay) broker_nodelay=false; shift ;;
