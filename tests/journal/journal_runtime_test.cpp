@@ -369,3 +369,155 @@ TEST(JournalRuntime, TheFileStaysBoundedByRewritesAndKeepsItsChain) {
 
 }  // namespace
 }  // namespace edgerun::journal::test
+
+// Defects a review found; each test fails without its fix.
+namespace edgerun::journal::test {
+namespace {
+
+JobStatusView succeeded_status(std::string_view id, std::string_view result = "{}") {
+  JobStatusView status{};
+  status.id = id;
+  status.type = "work";
+  status.state = JobState::succeeded;
+  status.ts_ms = 1;
+  status.result_json = result;
+  return status;
+}
+
+class CountingRecovery final : public JournalRecovery {
+ public:
+  void pending(std::string_view, std::string_view, bool, bool, std::uint64_t) noexcept override { ++pending_jobs; }
+  void finished(std::string_view, JobState, bool) noexcept override { ++finished_jobs; }
+  int pending_jobs = 0;
+  int finished_jobs = 0;
+};
+
+TEST(JournalReview, AStoredStatusIsNotHandedOutBeforeItsRecordIsDurable) {
+  PowerCutFileSystem files;
+  LogRing log(64, LogLevel::info);
+  JournalOptions options = journal_options();
+  options.batch_ms = 1000;
+  Journal journal(files, options, log);
+  CountingRecovery recovery;
+  ASSERT_TRUE(journal.recover(recovery));
+  int error = 0;
+  // A first record syncs at once; the next ones wait out the batch.
+  ASSERT_TRUE(journal.wait_durable(journal.accepted("warm-up", R"({"v":1})", error)));
+  ASSERT_NE(journal.accepted("job-1", R"({"v":1,"id":"job-1","type":"work"})", error), 0u);
+  const auto ended = journal.ended(succeeded_status("job-1"), error);
+  ASSERT_NE(ended, 0u);
+  std::array<char, 512> out{};
+  if (!journal.is_durable(ended)) {
+    EXPECT_EQ(journal.stored_status("job-1", out), 0u) << "a duplicate would publish a status a power cut may undo";
+  }
+  ASSERT_TRUE(journal.wait_durable(ended));
+  EXPECT_GT(journal.stored_status("job-1", out), 0u);
+}
+
+TEST(JournalReview, RecoveryPutsBackEveryJobThatHeldASlotBeyondTheQueuesCapacity) {
+  PowerCutFileSystem files;
+  RuntimeConfig config = runtime_config();
+  config.workers = 1;
+  config.queue_capacity = 2;  // 4 slots: 2 waiting, 2 for the worker's
+  {
+    LogRing log(64, LogLevel::info);
+    Journal journal(files, journal_options(), log);
+    CountingRecovery recovery;
+    ASSERT_TRUE(journal.recover(recovery));
+    int error = 0;
+    for (int i = 0; i < 4; ++i) {
+      const std::string id = edgerun::test::numbered_id("held-", i);
+      ASSERT_TRUE(journal.wait_durable(
+          journal.accepted(id, R"({"v":1,"id":")" + id + R"(","type":"work"})", error)));
+    }
+    journal.close();
+  }
+  JournaledRuntime restarted(files, journal_options(), config);
+  ASSERT_TRUE(restarted.runtime.register_handler("work", ok, {.idempotent = true}));
+  ASSERT_TRUE(restarted.start());
+  for (int i = 0; i < 4; ++i) {
+    const auto done = restarted.recorder.wait_terminal(edgerun::test::numbered_id("held-", i));
+    ASSERT_TRUE(done) << i;
+    EXPECT_EQ(done->state, JobState::succeeded);
+  }
+  restarted.stop();
+}
+
+TEST(JournalReview, AFailingDiskStopsTheRuntimeEvenWithNothingWaiting) {
+  PowerCutFileSystem files;
+  JournaledRuntime running(files, journal_options(SyncMode::always));
+  ASSERT_TRUE(running.runtime.register_handler("work", ok));
+  ASSERT_TRUE(running.start());
+  ASSERT_TRUE(running.submit("before", "work").accepted);
+  ASSERT_TRUE(running.recorder.wait_terminal("before"));
+  files.cut_power_after(files.operations());  // the disk fails from now on
+  const SubmitResult refused = running.submit("after", "work");
+  EXPECT_EQ(refused.rejection, ErrorCode::unavailable);
+  // It stops by itself: admission closes, run() returns its error.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (running.submit("probe", "work").rejection != ErrorCode::shutting_down) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the runtime went on with a failed journal";
+    std::this_thread::yield();
+  }
+  running.join();
+  EXPECT_FALSE(running.run_status().ok());
+}
+
+TEST(JournalReview, AJournalWrittenWithLargerLimitsStillRecovers) {
+  PowerCutFileSystem files;
+  const std::string big_result = R"({"blob":")" + std::string(6000, 'x') + R"("})";
+  {
+    LogRing log(64, LogLevel::info);
+    JournalOptions generous = journal_options();
+    generous.max_result_bytes = 16384;
+    Journal journal(files, generous, log);
+    CountingRecovery recovery;
+    ASSERT_TRUE(journal.recover(recovery));
+    int error = 0;
+    ASSERT_NE(journal.accepted("big", R"({"v":1,"id":"big","type":"work"})", error), 0u);
+    ASSERT_TRUE(journal.wait_durable(journal.ended(succeeded_status("big", big_result), error)));
+    journal.close();
+  }
+  LogRing log(64, LogLevel::info);
+  JournalOptions small = journal_options();
+  small.max_result_bytes = 1024;  // an operator lowered jobs.max_result_bytes
+  Journal journal(files, small, log);
+  CountingRecovery recovery;
+  const Status recovered = journal.recover(recovery);
+  ASSERT_TRUE(recovered) << recovered.message();
+  EXPECT_EQ(recovery.finished_jobs, 1);
+}
+
+TEST(JournalReview, AnIdLongerThanAnyJobIdIsDamage) {
+  PowerCutFileSystem files;
+  {
+    auto writer = open_writer(files, {.sync = SyncMode::always});
+    // A record whose hash checks out but whose id no job can have.
+    (void)append(*writer, RecordKind::accepted, std::string(200, 'a'), "{}");
+    (void)append(*writer, RecordKind::accepted, "after", "{}");
+    writer->close();
+  }
+  EXPECT_EQ(read_back(files).scan.outcome, ScanOutcome::corrupt);
+}
+
+TEST(JournalReview, AFullDiskDoesNotHoldUpTheStop) {
+  PowerCutFileSystem files;
+  RuntimeConfig config = runtime_config();
+  config.workers = 1;
+  JournaledRuntime running(files, journal_options(SyncMode::always), config);
+  ASSERT_TRUE(running.runtime.register_handler("work", [](JobContext& job) {
+    job.wait_for_cancel(30s);
+    return HandlerResult::success(nullptr);
+  }));
+  ASSERT_TRUE(running.start());
+  ASSERT_TRUE(running.submit("stuck", "work").accepted);
+  ASSERT_TRUE(running.recorder.wait_state("stuck", JobState::running));
+  files.set_capacity(0);  // no room for its ended record
+  running.stop(true, 50ms);  // returns: the job ends without a status
+  EXPECT_FALSE(running.recorder.wait_terminal("stuck", 0ms));
+  // Its accepted and started records stay: the restart ends it interrupted.
+  files.set_capacity(UINT64_MAX);
+}
+
+}  // namespace
+}  // namespace edgerun::journal::test

@@ -51,7 +51,9 @@ Journal::Journal(port::FileSystem& files, JournalOptions options, LogRing& log)
       index_(std::make_unique<Index>(options_.max_pending, options_.finished_ids)),
       status_buffer_(new char[options_.max_result_bytes + kStatusEnvelopeBytes]),
       read_buffer_bytes_(writer_options(options_).max_record_bytes),
-      read_buffer_(new std::byte[read_buffer_bytes_]) {}
+      read_buffer_(new std::byte[read_buffer_bytes_]) {
+  relocations_.reserve(std::size_t{options_.max_pending} + options_.finished_ids + 1);
+}
 
 Journal::~Journal() { close(); }
 
@@ -113,11 +115,17 @@ bool Journal::wait_durable(Ticket ticket) noexcept { return writer_.wait_durable
 std::size_t Journal::stored_status(std::string_view id, std::span<char> out) noexcept {
   std::lock_guard lock(mutex_);
   const Entry* entry = index_->find(id);
-  if (entry == nullptr || !entry->ended || entry->length > read_buffer_bytes_) return 0;
+  // Only a status the runtime may have published: its ended record durable.
+  if (entry == nullptr || !entry->ended || entry->length > read_buffer_bytes_ || writer_.failed() ||
+      !writer_.is_durable(entry->order)) {
+    return 0;
+  }
   std::size_t read = 0;
   if (writer_.read_at(entry->offset, {read_buffer_.get(), entry->length}, read) != 0 || read != entry->length) return 0;
   RecordView record;
-  if (!decode_record({read_buffer_.get(), entry->length}, record) || record.data.size() > out.size()) return 0;
+  if (!decode_record({read_buffer_.get(), entry->length}, record) || record.id != id || record.data.size() > out.size()) {
+    return 0;
+  }
   std::memcpy(out.data(), record.data.data(), record.data.size());
   return record.data.size();
 }
@@ -126,7 +134,8 @@ Status Journal::rewrite_locked() {
   // Copies every live record into the new file, the finished jobs' ended
   // records first, then each pending job's accepted record with its started
   // and cancel records, in the order they were accepted.
-  return writer_.rewrite([this](JournalWriter::Rewriter& rewriter) {
+  relocations_.clear();
+  Status rewritten = writer_.rewrite([this](JournalWriter::Rewriter& rewriter) {
     int error = 0;
     index_->for_each_live([&](Entry& entry) {
       if (error != 0) return;
@@ -139,21 +148,27 @@ Status Journal::rewrite_locked() {
       RecordView record;
       if (error == 0 && (read != entry.length || !decode_record({read_buffer_.get(), entry.length}, record))) error = EIO;
       if (error != 0) return;
-      std::uint64_t offset = 0;
       const std::uint8_t flags =
           entry.ended ? static_cast<std::uint8_t>((record.flags & kStateMask) | (entry.acked ? kAckedFlag : 0)) : record.flags;
+      std::uint64_t offset = 0;
       const std::uint64_t sequence = rewriter.append(record.kind, flags, record.id, record.data, offset, error);
       if (sequence == 0) return;
-      entry.offset = offset;
-      entry.order = sequence;
+      relocations_.push_back({&entry, offset, sequence});
       if (entry.ended) return;
-      if (entry.started) (void)rewriter.append(RecordKind::started, 0, entry.id_view(), {}, offset, error);
+      std::uint64_t unused = 0;
+      if (entry.started) (void)rewriter.append(RecordKind::started, 0, entry.id_view(), {}, unused, error);
       if (error == 0 && entry.cancel_requested) {
-        (void)rewriter.append(RecordKind::cancel_requested, 0, entry.id_view(), {}, offset, error);
+        (void)rewriter.append(RecordKind::cancel_requested, 0, entry.id_view(), {}, unused, error);
       }
     });
     return error;
   });
+  if (!rewritten) return rewritten;
+  for (const Relocation& moved : relocations_) {
+    moved.entry->offset = moved.offset;
+    moved.entry->order = moved.order;
+  }
+  return {};
 }
 
 void Journal::compact_if_due() noexcept {

@@ -118,6 +118,7 @@ class Journal::Index {
   // ended.
   void note(RecordKind kind, std::uint8_t flags, std::string_view id, std::uint64_t sequence, std::uint64_t offset,
             std::uint32_t length, LogRing& log) noexcept {
+    if (id.size() > kMaxIdLength) return;  // the reader refuses such records
     switch (kind) {
       case RecordKind::accepted:
         if (Entry* entry = add_pending(id); entry != nullptr) {

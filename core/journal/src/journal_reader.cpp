@@ -128,7 +128,7 @@ ScanResult scan_journal(port::FileSystem& files, const char* path, const RecordV
     }
     const std::uint32_t length = get_u32(reader.data());
     const std::uint16_t id_length = get_u16(reader.data() + 6);
-    if (length < kRecordOverhead + id_length || length > max_record_bytes) {
+    if (length < kRecordOverhead + id_length || length > max_record_bytes || id_length > kMaxJobIdBytes) {
       if (only_zeros_from(reader, offset, result.file_bytes)) return bad(ScanOutcome::torn_tail, "zeros where a record should be");
       return bad(ScanOutcome::corrupt, "a record length out of range");
     }

@@ -2,6 +2,7 @@
 // last record cut, a damaged file copied aside and cut before its first bad
 // record, an unreadable one moved aside), rewritten with its live records
 // only, and its jobs handed to the runtime.
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -22,10 +23,19 @@ std::string number(std::uint64_t value) { return std::to_string(value); }
 }  // namespace
 
 Status Journal::read_into_index(ScanResult& scan) {
-  scan = scan_journal(files_, path_.c_str(), [this](const RecordView& record) {
+  std::uint32_t largest = 0;
+  scan = scan_journal(files_, path_.c_str(), [&](const RecordView& record) {
     index_->note(record.kind, record.flags, record.id, record.sequence, record.offset, record.length, log_);
+    largest = std::max(largest, record.length);
     return true;
   });
+  // Written with larger jobs.max_payload_bytes or max_result_bytes than
+  // now: the records are still read back and copied by rewrites.
+  if (largest > read_buffer_bytes_) {
+    read_buffer_bytes_ = largest;
+    read_buffer_.reset(new std::byte[largest]);
+    writer_.reserve_record_bytes(largest);
+  }
 
   switch (scan.outcome) {
     case ScanOutcome::clean:

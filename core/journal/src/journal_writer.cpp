@@ -26,7 +26,14 @@ JournalWriter::JournalWriter(port::FileSystem& files, std::string path, const Wr
       temporary_path_(path_ + ".new"),
       directory_(directory_of(path_)),
       options_(options),
+      max_record_bytes_(options.max_record_bytes),
       buffer_(std::make_unique<std::byte[]>(options.max_record_bytes)) {}
+
+void JournalWriter::reserve_record_bytes(std::uint32_t bytes) {
+  if (bytes <= max_record_bytes_) return;
+  buffer_ = std::make_unique<std::byte[]>(bytes);
+  max_record_bytes_ = bytes;
+}
 
 JournalWriter::~JournalWriter() { close(); }
 
@@ -137,7 +144,7 @@ std::uint64_t JournalWriter::append(RecordKind kind, std::uint8_t flags, std::st
 int JournalWriter::write_record(int handle, RecordKind kind, std::uint8_t flags, std::string_view id,
                                 std::span<const std::byte> data, Head& head, std::uint64_t& size) noexcept {
   const std::size_t length = record_bytes(id.size(), data.size());
-  if (length > options_.max_record_bytes || id.size() > 0xFFFF) return EMSGSIZE;
+  if (length > max_record_bytes_ || id.size() > 0xFFFF) return EMSGSIZE;
   RecordView record;
   record.kind = kind;
   record.flags = flags;
@@ -148,9 +155,9 @@ int JournalWriter::write_record(int handle, RecordKind kind, std::uint8_t flags,
   encode_record(record, head.hash, {buffer_.get(), length});
   if (const int error = files_.append(handle, {buffer_.get(), length}); error != 0) {
     // Part of it may be on disk: cut it off, so the next record follows the
-    // last whole one. If even that fails the next scan finds a torn record
-    // there and cuts it.
-    (void)files_.truncate(handle, size);
+    // last whole one. If even that fails, a record appended after the half
+    // one would read as damage in the middle: nothing more is appended.
+    if (files_.truncate(handle, size) != 0) return EIO;
     return error;
   }
   size += length;

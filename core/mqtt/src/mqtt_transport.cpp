@@ -470,9 +470,12 @@ void MqttTransport::on_disconnect_cb(mosquitto*, void* obj, int rc, const mqtt5_
   static_cast<MqttTransport*>(obj)->handle_disconnected(rc);
 }
 
-void MqttTransport::on_publish_cb(mosquitto*, void* obj, int mid, int, const mqtt5__property*) {
+void MqttTransport::on_publish_cb(mosquitto*, void* obj, int mid, int reason_code, const mqtt5__property*) {
   auto* self = static_cast<MqttTransport*>(obj);
-  self->handle_puback(mid);
+  // A PUBACK with a failure reason (0x80 and up: not authorized, quota
+  // exceeded) means the broker did not take the status: it is not noted,
+  // so a restart publishes it again.
+  self->handle_puback(mid, reason_code < 0x80);
   if (self->stopping_ && mid == self->offline_mid_) {
     self->offline_mid_ = -1;
     mosquitto_disconnect_v5(self->mosq_, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
@@ -623,12 +626,12 @@ void MqttTransport::track_status_ack(std::string_view topic, int mid) noexcept {
   std::memcpy(pending.id.data(), id.data(), id.size());
 }
 
-void MqttTransport::handle_puback(int mid) noexcept {
+void MqttTransport::handle_puback(int mid, bool taken) noexcept {
   if (pending_acks_.empty() || mid < 0) return;
   PendingAck& pending = pending_acks_[static_cast<std::size_t>(mid) % pending_acks_.size()];
   if (pending.mid != mid) return;
   pending.mid = -1;
-  runtime_.status_acknowledged({pending.id.data(), pending.id_length});
+  if (taken) runtime_.status_acknowledged({pending.id.data(), pending.id_length});
 }
 
 void MqttTransport::flush_all() noexcept {

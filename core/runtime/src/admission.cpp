@@ -138,7 +138,10 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
     return reject(id, ErrorCode::duplicate, "a job with this id is in flight or finished recently");
   }
   const bool on_loop = handler_options_[static_cast<std::size_t>(handler - handler_names_.begin())].runs_on_loop;
-  if (!table_->has_room(!on_loop)) return reject(id, ErrorCode::queue_full, "the job queue is full");
+  // A recovered job (journaled) held a slot before the restart, waiting or
+  // running: it gets one again even past the queue's capacity.
+  const bool recovered = journaled != 0;
+  if (!table_->has_room(!on_loop, recovered)) return reject(id, ErrorCode::queue_full, "the job queue is full");
   std::uint64_t ticket = journaled;
   if (journal_ != nullptr && ticket == 0) {
     // Recorded before the job can run or be heard of; it has room, so a
@@ -169,7 +172,7 @@ SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view t
   slot->accepted_ticket = ticket;
   slot->started_ticket = 0;
   slot->ended_ticket = 0;
-  const bool admitted_now = table_->admit(*slot, !on_loop);
+  const bool admitted_now = table_->admit(*slot, !on_loop, recovered);
   check(admitted_now, "a job was refused after has_room() said there was room");
   SubmitResult result;
   result.accepted = true;

@@ -19,7 +19,12 @@ using detail::StopReason;
 void Runtime::Impl::on_reports(void* self_pointer) {
   auto* self = static_cast<Impl*>(self_pointer);
   self->read_reports();
-  if (self->held_count_ != 0) self->release_held();
+  if (self->held_count_ != 0) {
+    self->release_held();
+  } else if (self->journal_ != nullptr && !self->journal_failed_ && self->journal_->failed()) {
+    // Nothing waits, but nothing more can be promised: stop all the same.
+    self->abandon_held();
+  }
   if (self->shutdown_requested_.load() && !self->shutdown_begun_) self->begin_shutdown();
   self->finish_if_done();
 }
@@ -106,6 +111,13 @@ void Runtime::Impl::end_job(JobSlot& slot) noexcept {
       case StopReason::none: deliver_through(slot, slot.handler_succeeded ? JobState::succeeded : JobState::failed); break;
     }
   }
+  // Past the drain, a job whose end the disk has no room to record ends
+  // without a status (stop_running_jobs says why).
+  if (drain_over_ && slot.held && !slot.terminal_decided) {
+    slot.held = false;
+    --held_count_;
+    slot.parked = true;
+  }
   // Its terminal status waits for the journal: the slot retires after;
   // unless the journal failed meanwhile (abandon_held), which parks it.
   if (!slot.terminal_delivered && !slot.parked) {
@@ -155,9 +167,13 @@ bool Runtime::Impl::decide_terminal(JobSlot& slot, JobState state) noexcept {
   const std::uint64_t ticket = journal_->ended(status, error);
   if (ticket == 0) {
     // A full or failing disk: the status waits, and the record is tried
-    // again on the next release (every loop iteration, the flush timer).
-    if (log_.enabled(LogLevel::warn)) {
-      log_.write(LogLevel::warn, "journal: cannot record a job's end; its status waits", {{"job", slot.id_view()}});
+    // again on the next release (every loop iteration). Said once in a
+    // while, not at every try.
+    const std::int64_t now = port::monotonic_ms();
+    if (now - unrecorded_end_warned_ms_ >= 10'000) {
+      unrecorded_end_warned_ms_ = now;
+      log_.write(LogLevel::warn, "journal: cannot record a job's end (disk full?); its status waits",
+                 {{"job", slot.id_view()}});
     }
     return false;
   }

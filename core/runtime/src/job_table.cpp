@@ -31,9 +31,9 @@ JobSlot* JobTable::take_free_slot() noexcept {
   return &slot;
 }
 
-bool JobTable::admit(JobSlot& slot, bool for_workers) noexcept {
+bool JobTable::admit(JobSlot& slot, bool for_workers, bool beyond_capacity) noexcept {
   const std::uint32_t index = index_of(slot);
-  if (for_workers && waiting_ == queue_capacity_) {
+  if (for_workers && !beyond_capacity && waiting_ >= queue_capacity_) {
     free_.push_back(index);
     return false;
   }

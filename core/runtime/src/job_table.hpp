@@ -50,12 +50,14 @@ class JobTable {
   // for a worker. False (and the slot given back) when queue_capacity jobs
   // are waiting already. A job the loop runs itself (`for_workers` false)
   // is in flight without waiting in the workers' queue.
-  bool admit(JobSlot& slot, bool for_workers = true) noexcept;
+  // `beyond_capacity`: the queue may pass queue_capacity (recovery puts back
+  // jobs that held slots, waiting or not).
+  bool admit(JobSlot& slot, bool for_workers = true, bool beyond_capacity = false) noexcept;
   // Whether admit() would find room: a slot, and for a job for the workers
   // a place in the queue. Asked before the journal records a job, so that
   // a job it records is never refused after.
-  bool has_room(bool for_workers) const noexcept {
-    return !free_.empty() && (!for_workers || waiting_ < queue_capacity_);
+  bool has_room(bool for_workers, bool beyond_capacity = false) const noexcept {
+    return !free_.empty() && (!for_workers || beyond_capacity || waiting_ < queue_capacity_);
   }
   // Gives back a slot taken by take_free_slot() and never admitted.
   void give_back(JobSlot& slot) noexcept { free_.push_back(index_of(slot)); }

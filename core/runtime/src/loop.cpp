@@ -37,7 +37,7 @@ Status Runtime::Impl::run() {
   const int rc = uv_loop_close(&loop_);
   loop_open_ = false;
   if (rc != 0) return Status::error("uv_loop_close: %s (a component left a handle open)", uv_strerror(rc));
-  if (!start_failure && journal_failed_) {
+  if (start_failure.ok() && journal_failed_) {
     return Status::error("the journal failed (a write or fsync error): stopped so that a restart recovers it");
   }
   return start_failure;
@@ -117,18 +117,34 @@ void Runtime::Impl::park_waiting_jobs() noexcept {
 }
 
 void Runtime::Impl::stop_running_jobs() noexcept {
+  drain_over_ = true;
   park_waiting_jobs();
-  std::lock_guard lock(table_->mutex());
+  {
+    std::lock_guard lock(table_->mutex());
+    for (std::uint32_t i = 0; i < table_->slot_count(); ++i) {
+      detail::JobSlot& slot = table_->slot(i);
+      if (!slot.in_use || slot.parked) continue;
+      auto expected = detail::StopReason::none;
+      if (!slot.stop.compare_exchange_strong(expected, detail::StopReason::shutdown, std::memory_order_acq_rel)) {
+        continue;
+      }
+      // An idempotent job runs again after the restart; any other ends
+      // failed/interrupted (end_job) once its handler has returned.
+      if (handler_options_[slot.handler].idempotent && !slot.terminal_decided) slot.parked = true;
+    }
+    wake_waiting_handlers();
+  }
+  // A job whose end the disk had no room to record (a full disk) ends here
+  // without a status, or the stop would wait for space: its accepted (and
+  // started) records make the restart run it again or end it interrupted.
   for (std::uint32_t i = 0; i < table_->slot_count(); ++i) {
     detail::JobSlot& slot = table_->slot(i);
-    if (!slot.in_use || slot.parked) continue;
-    auto expected = detail::StopReason::none;
-    if (!slot.stop.compare_exchange_strong(expected, detail::StopReason::shutdown, std::memory_order_acq_rel)) continue;
-    // An idempotent job runs again after the restart; any other ends
-    // failed/interrupted (end_job) once its handler has returned.
-    if (handler_options_[slot.handler].idempotent && !slot.terminal_decided) slot.parked = true;
+    if (!slot.held || slot.terminal_decided || !is_terminal(slot.held_state)) continue;
+    slot.held = false;
+    --held_count_;
+    slot.parked = true;
+    if (slot.retire_pending) retire(slot);
   }
-  wake_waiting_handlers();
 }
 
 void Runtime::Impl::finish_if_done() noexcept {

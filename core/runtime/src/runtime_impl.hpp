@@ -231,6 +231,8 @@ class Runtime::Impl {
   bool stopped_ = false;
   std::uint32_t held_count_ = 0;  // loop: slots whose status waits for the journal
   bool journal_failed_ = false;   // loop
+  bool drain_over_ = false;       // loop: stop_running_jobs ran
+  std::int64_t unrecorded_end_warned_ms_ = -10'000;  // loop: decide_terminal's warning
 };
 
 }  // namespace edgerun

@@ -90,6 +90,15 @@ class Journal final : public JobJournal {
   std::size_t read_buffer_bytes_ = 0;
   std::unique_ptr<std::byte[]> read_buffer_;  // stored_status(), rewrites
   mutable std::mutex mutex_;  // the index, the buffers, appends in order
+  // A rewrite's new places of the live records, applied once it succeeded
+  // (a failed one leaves the old file, and the index must keep pointing
+  // into it). Reserved for every entry.
+  struct Relocation {
+    Entry* entry;
+    std::uint64_t offset;
+    std::uint64_t order;
+  };
+  std::vector<Relocation> relocations_;
   std::uint64_t rewrites_ = 0;
   bool rewriting_ = false;
 };

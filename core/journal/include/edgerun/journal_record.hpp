@@ -41,6 +41,8 @@ inline constexpr std::size_t kFileHeaderBytes = 16;
 inline constexpr std::size_t kHashBytes = 32;
 inline constexpr std::size_t kRecordHeaderBytes = 24;
 inline constexpr std::size_t kRecordOverhead = kRecordHeaderBytes + kHashBytes;
+// A job id is at most 64 bytes (the protocol's ids); a longer one is damage.
+inline constexpr std::size_t kMaxJobIdBytes = 64;
 
 using Hash = std::array<std::byte, kHashBytes>;
 

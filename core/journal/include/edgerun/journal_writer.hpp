@@ -53,6 +53,9 @@ class JournalWriter {
   // with a header and a checkpoint that follows `scanned`'s chain. Starts the
   // sync thread. Before any append.
   Status open(const ScanResult& scanned);
+  // Before open(): takes records of up to `bytes` (a journal written with
+  // larger limits than the writer's own, which its rewrites must copy).
+  void reserve_record_bytes(std::uint32_t bytes);
   // Starts a new file at `path` whose checkpoint follows the given chain
   // head: the first step of a compaction, or a journal whose file was
   // damaged and moved aside.
@@ -153,6 +156,7 @@ class JournalWriter {
   const std::string directory_;
 
   const WriterOptions options_;
+  std::uint32_t max_record_bytes_;  // buffer_'s size
   std::unique_ptr<std::byte[]> buffer_;
 
   mutable std::mutex append_mutex_;  // the file's end, the head, the buffer

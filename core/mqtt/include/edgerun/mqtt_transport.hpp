@@ -113,7 +113,7 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   // A terminal status went out as `mid`: its PUBACK is reported to the
   // runtime (with a journal).
   void track_status_ack(std::string_view topic, int mid) noexcept;
-  void handle_puback(int mid) noexcept;
+  void handle_puback(int mid, bool taken) noexcept;
   void flush_ring(MessageRing& ring) noexcept;
   void flush_all() noexcept;
 
