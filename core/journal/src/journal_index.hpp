@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -22,23 +23,25 @@ inline std::uint64_t hash_of(std::string_view id) noexcept { return std::hash<st
 inline constexpr std::uint8_t kStateMask = 0x0F;
 inline constexpr std::uint8_t kAckedFlag = 0x80;
 
-// One job the journal still needs records of.
+// One job the journal still needs records of. Without member initializers,
+// so that the array of them is not written at start: an entry's page is
+// touched when a job first takes it (add_pending sets every field).
 struct Journal::Entry {
-  std::array<char, kMaxIdLength> id{};
-  std::uint8_t id_length = 0;
-  bool in_use = false;
-  bool ended = false;
-  bool started = false;
-  bool cancel_requested = false;
-  bool acked = false;  // ended: the broker took its terminal status
-  JobState state = JobState::succeeded;  // ended
-  std::uint32_t generation = 0;          // the finished ring's entries name one
-  std::uint64_t hash = 0;
-  std::uint64_t order = 0;  // its accepted record's sequence (pending) or its ended one's
+  std::array<char, kMaxIdLength> id;
+  std::uint8_t id_length;
+  bool in_use;
+  bool ended;
+  bool started;
+  bool cancel_requested;
+  bool acked;               // ended: the broker took its terminal status
+  JobState state;           // ended
+  std::uint32_t generation;  // the finished ring's entries name one
+  std::uint64_t hash;
+  std::uint64_t order;  // its accepted record's sequence (pending) or its ended one's
   // Where its accepted record (pending) or its ended record (finished) is
   // in the current file.
-  std::uint64_t offset = 0;
-  std::uint32_t length = 0;
+  std::uint64_t offset;
+  std::uint32_t length;
 
   std::string_view id_view() const noexcept { return {id.data(), id_length}; }
 };
@@ -47,10 +50,13 @@ struct Journal::Entry {
 class Journal::Index {
  public:
   Index(std::uint32_t pending, std::uint32_t finished)
-      : entries_(pending + finished + 1), ids_(pending + finished + 1), finished_(finished), pending_capacity_(pending) {
-    free_.reserve(entries_.size());
-    for (std::size_t i = entries_.size(); i > 0; --i) free_.push_back(static_cast<std::uint32_t>(i - 1));
-    order_scratch_.reserve(entries_.size());
+      : capacity_(pending + finished + 1),
+        entries_(new Entry[capacity_]),
+        ids_(capacity_),
+        finished_(finished),
+        pending_capacity_(pending) {
+    free_.reserve(capacity_);
+    order_scratch_.reserve(capacity_);
   }
 
   Entry* find(std::string_view id) noexcept {
@@ -61,11 +67,19 @@ class Journal::Index {
   // A new pending job; nullptr when max_pending jobs are pending.
   Entry* add_pending(std::string_view id) noexcept {
     if (Entry* old = find(id)) release(*old);
-    if (pending_ == pending_capacity_ || free_.empty()) return nullptr;
-    const std::uint32_t at = free_.back();
-    free_.pop_back();
+    if (pending_ == pending_capacity_) return nullptr;
+    std::uint32_t at = 0;
+    std::uint32_t generation = 0;
+    if (!free_.empty()) {
+      at = free_.back();
+      free_.pop_back();
+      generation = entries_[at].generation + 1;
+    } else if (fresh_ < capacity_) {
+      at = fresh_++;
+    } else {
+      return nullptr;
+    }
     Entry& entry = entries_[at];
-    const std::uint32_t generation = entry.generation + 1;
     entry = Entry{};
     entry.generation = generation;
     std::memcpy(entry.id.data(), id.data(), id.size());
@@ -106,7 +120,7 @@ class Journal::Index {
       if (entry.in_use && entry.ended && entry.generation == slot.generation) visit(entry);
     }
     order_scratch_.clear();
-    for (std::uint32_t i = 0; i < entries_.size(); ++i) {
+    for (std::uint32_t i = 0; i < fresh_; ++i) {
       if (entries_[i].in_use && !entries_[i].ended) order_scratch_.push_back(i);
     }
     std::sort(order_scratch_.begin(), order_scratch_.end(),
@@ -168,7 +182,7 @@ class Journal::Index {
   };
 
   std::uint32_t index_of(const Entry& entry) const noexcept {
-    return static_cast<std::uint32_t>(&entry - entries_.data());
+    return static_cast<std::uint32_t>(&entry - entries_.get());
   }
 
   void release(Entry& entry) noexcept {
@@ -179,7 +193,9 @@ class Journal::Index {
     free_.push_back(at);
   }
 
-  std::vector<Entry> entries_;
+  std::uint32_t capacity_;
+  std::unique_ptr<Entry[]> entries_;
+  std::uint32_t fresh_ = 0;  // entries [0, fresh_) were ever taken
   detail::IdIndex ids_;
   std::vector<std::uint32_t> free_;
   std::vector<Slot> finished_;  // a ring, oldest at finished_head_

@@ -27,11 +27,12 @@ JournalWriter::JournalWriter(port::FileSystem& files, std::string path, const Wr
       directory_(directory_of(path_)),
       options_(options),
       max_record_bytes_(options.max_record_bytes),
-      buffer_(std::make_unique<std::byte[]>(options.max_record_bytes)) {}
+      // Not zeroed: its pages are touched by the records written through it.
+      buffer_(new std::byte[options.max_record_bytes]) {}
 
 void JournalWriter::reserve_record_bytes(std::uint32_t bytes) {
   if (bytes <= max_record_bytes_) return;
-  buffer_ = std::make_unique<std::byte[]>(bytes);
+  buffer_.reset(new std::byte[bytes]);
   max_record_bytes_ = bytes;
 }
 

@@ -66,7 +66,7 @@ struct DaemonConfig {
     std::string sync = "batch";  // always, batch or none
     std::uint32_t batch_ms = 10;
     std::uint32_t max_bytes = 64u << 20;
-    std::uint32_t max_pending = 1024;
+    std::uint32_t max_pending = 256;
   };
   Journal journal;
 

@@ -36,7 +36,7 @@ struct JournalOptions {
   std::uint64_t max_file_bytes = 64ull << 20;
   // Jobs accepted and not ended at most (the runtime's slots, and what
   // recovery may find beyond them).
-  std::uint32_t max_pending = 1024;
+  std::uint32_t max_pending = 256;
   std::uint32_t finished_ids = 1024;
   // The largest submission and result: size the records.
   std::uint32_t max_payload_bytes = 16384;
