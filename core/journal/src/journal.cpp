@@ -126,7 +126,7 @@ std::size_t Journal::stored_status(std::string_view id, std::span<char> out) noe
   if (!decode_record({read_buffer_.get(), entry->length}, record) || record.id != id || record.data.size() > out.size()) {
     return 0;
   }
-  std::memcpy(out.data(), record.data.data(), record.data.size());
+  if (!record.data.empty()) std::memcpy(out.data(), record.data.data(), record.data.size());
   return record.data.size();
 }
 

@@ -64,7 +64,8 @@ std::size_t encode_record(RecordView& record, const Hash& previous, std::span<st
   put_u16(at + 6, static_cast<std::uint16_t>(record.id.size()));
   put_u64(at + 8, record.sequence);
   put_u64(at + 16, static_cast<std::uint64_t>(record.wall_ms));
-  std::memcpy(at + kRecordHeaderBytes, record.id.data(), record.id.size());
+  // memcpy of nothing from a null pointer (an empty view's) is undefined.
+  if (!record.id.empty()) std::memcpy(at + kRecordHeaderBytes, record.id.data(), record.id.size());
   if (!record.data.empty()) {
     std::memcpy(at + kRecordHeaderBytes + record.id.size(), record.data.data(), record.data.size());
   }

@@ -27,6 +27,7 @@ std::string_view Runtime::Impl::encode_request_submission(const JobRequest& requ
   char* const begin = submission_scratch_.get();
   char* at = begin;
   const auto put = [&at](std::string_view text) {
+    if (text.empty()) return;
     std::memcpy(at, text.data(), text.size());
     at += text.size();
   };
