@@ -85,9 +85,14 @@ int open_or_create(const char* path, int& fd) noexcept {
   return error;
 }
 
+// `read_only`: opens files O_RDONLY and refuses every change with EROFS,
+// for tools that read a journal another process owns, or a read-only copy.
 class LinuxFileSystem final : public FileSystem {
  public:
+  explicit LinuxFileSystem(bool read_only) noexcept : read_only_(read_only) {}
+
   int make_directory(const char* path) noexcept override {
+    if (read_only_) return EROFS;
     if (retry_on_interrupt([&] { return ::mkdir(path, directory_mode); }) == 0) return fix_directory_mode(path);
     if (errno != EEXIST) return errno;
     struct stat status {};
@@ -97,6 +102,13 @@ class LinuxFileSystem final : public FileSystem {
 
   int open(const char* path, bool create, int& handle) noexcept override {
     int fd = -1;
+    if (read_only_) {
+      if (create) return EROFS;
+      fd = retry_on_interrupt([&] { return ::open(path, O_RDONLY | O_CLOEXEC); });
+      if (fd < 0) return errno;
+      handle = fd;
+      return 0;
+    }
     const int error = create ? open_or_create(path, fd) : open_existing(path, fd);
     if (error == 0) handle = fd;
     return error;
@@ -133,6 +145,7 @@ class LinuxFileSystem final : public FileSystem {
   }
 
   int append(int handle, std::span<const std::byte> bytes) noexcept override {
+    if (read_only_) return EROFS;
     std::size_t written = 0;
     // A write may take only part (a signal after some bytes, a disk that
     // filled up): the next round writes the rest or reports why it cannot.
@@ -148,6 +161,7 @@ class LinuxFileSystem final : public FileSystem {
   }
 
   int sync(int handle) noexcept override {
+    if (read_only_) return EROFS;
     // fdatasync and not fsync: appends change the size, which fdatasync
     // writes too; only timestamps are left behind, which nothing reads.
     if (retry_on_interrupt([&] { return ::fdatasync(handle); }) != 0) return errno;
@@ -155,17 +169,20 @@ class LinuxFileSystem final : public FileSystem {
   }
 
   int truncate(int handle, std::uint64_t bytes) noexcept override {
+    if (read_only_) return EROFS;
     if (bytes > max_offset) return EFBIG;
     if (retry_on_interrupt([&] { return ::ftruncate(handle, static_cast<off_t>(bytes)); }) != 0) return errno;
     return 0;
   }
 
   int rename(const char* from, const char* to) noexcept override {
+    if (read_only_) return EROFS;
     if (retry_on_interrupt([&] { return ::rename(from, to); }) != 0) return errno;
     return 0;
   }
 
   int sync_directory(const char* path) noexcept override {
+    if (read_only_) return EROFS;
     // A new, renamed or removed name lives in the directory, not in the
     // file: only syncing the directory makes it survive a power cut.
     const int fd = retry_on_interrupt([&] { return ::open(path, directory_flags); });
@@ -176,6 +193,7 @@ class LinuxFileSystem final : public FileSystem {
   }
 
   int remove(const char* path) noexcept override {
+    if (read_only_) return EROFS;
     // unlink and not remove(3): a directory where a file should be is an
     // error to report, not something to delete.
     if (retry_on_interrupt([&] { return ::unlink(path); }) != 0) return errno;
@@ -197,6 +215,8 @@ class LinuxFileSystem final : public FileSystem {
     if (retry_on_interrupt([&] { return ::chmod(path, directory_mode); }) != 0) return errno;
     return 0;
   }
+
+  const bool read_only_;
 };
 
 }  // namespace
@@ -204,7 +224,12 @@ class LinuxFileSystem final : public FileSystem {
 FileSystem& system_file_system() noexcept {
   // Stateless, so one object serves every thread; a function-local static
   // is made on first use, with no order-of-initialisation question.
-  static LinuxFileSystem files;
+  static LinuxFileSystem files(false);
+  return files;
+}
+
+FileSystem& read_only_file_system() noexcept {
+  static LinuxFileSystem files(true);
   return files;
 }
 

@@ -302,3 +302,30 @@ TEST_F(File, ErrorsOfABadHandleAreEBADF) {
   EXPECT_EQ(files.sync(not_open), EBADF);
   EXPECT_EQ(files.close(not_open), EBADF);
 }
+
+TEST_F(File, TheReadOnlyFileSystemReadsAndChangesNothing) {
+  const int written = open("journal", true);
+  ASSERT_GE(written, 0);
+  append(written, "records");
+  close(written);
+  ASSERT_EQ(chmod(path("journal").c_str(), 0400), 0);  // as a read-only copy
+
+  port::FileSystem& reader = port::read_only_file_system();
+  int handle = -1;
+  ASSERT_EQ(reader.open(path("journal").c_str(), false, handle), 0);
+  std::vector<std::byte> out(16);
+  std::size_t read = 0;
+  EXPECT_EQ(reader.read_at(handle, 0, out, read), 0);
+  EXPECT_EQ(text_of({out.data(), read}), "records");
+  EXPECT_EQ(reader.append(handle, bytes_of("more")), EROFS);
+  EXPECT_EQ(reader.truncate(handle, 0), EROFS);
+  EXPECT_EQ(reader.sync(handle), EROFS);
+  EXPECT_EQ(reader.close(handle), 0);
+
+  EXPECT_EQ(reader.open(path("new").c_str(), true, handle), EROFS);
+  EXPECT_EQ(reader.exists(path("new").c_str()), ENOENT);
+  EXPECT_EQ(reader.rename(path("journal").c_str(), path("moved").c_str()), EROFS);
+  EXPECT_EQ(reader.remove(path("journal").c_str()), EROFS);
+  EXPECT_EQ(reader.make_directory(path("dir").c_str()), EROFS);
+  EXPECT_EQ(reader.exists(path("journal").c_str()), 0);
+}

@@ -12,8 +12,8 @@
 #include "commands.hpp"
 #include "edgerun/journal_reader.hpp"
 #include "edgerun/journal_record.hpp"
+#include "edgerun/port/file.hpp"
 #include "journal_format.hpp"
-#include "read_only_file_system.hpp"
 #include "saved_head.hpp"
 #include "stop_signal.hpp"
 
@@ -41,7 +41,7 @@ void print_error_line(std::string_view line) {
 // at SIGINT or SIGTERM (`interrupted` says so).
 ScanResult scan(const std::string& path, const journal::RecordVisitor& visit, bool& interrupted) {
   interrupted = false;
-  return journal::scan_journal(read_only_file_system(), path.c_str(), [&](const RecordView& record) {
+  return journal::scan_journal(port::read_only_file_system(), path.c_str(), [&](const RecordView& record) {
     if (stop_requested()) {
       interrupted = true;
       return false;
@@ -52,7 +52,7 @@ ScanResult scan(const std::string& path, const journal::RecordVisitor& visit, bo
 
 // The scan found no file at all, which reads the same as an empty one.
 bool no_journal_file(const ScanResult& result, const std::string& path) {
-  return result.outcome == ScanOutcome::empty && read_only_file_system().exists(path.c_str()) == ENOENT;
+  return result.outcome == ScanOutcome::empty && port::read_only_file_system().exists(path.c_str()) == ENOENT;
 }
 
 // Tells what a scan that was not clean found, on stderr, and returns the

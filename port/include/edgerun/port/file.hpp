@@ -66,5 +66,9 @@ class FileSystem {
 
 // The platform's own file system (POSIX calls, O_CLOEXEC, EINTR retried).
 FileSystem& system_file_system() noexcept;
+// The same, read only: files open O_RDONLY (so a read-only copy or mount
+// reads, and a live journal is never opened for writing) and every change
+// fails with EROFS. For tools that read what another process owns.
+FileSystem& read_only_file_system() noexcept;
 
 }  // namespace edgerun::port
