@@ -66,10 +66,7 @@ TEST(JournalChain, ACutLastRecordIsATornTail) {
   auto image = files.contents(kPath);
   image.resize(image.size() - 7);
   PowerCutFileSystem cut;
-  (void)cut.make_directory(kDirectory);
-  int handle = -1;
-  ASSERT_EQ(cut.open(kPath, true, handle), 0);
-  ASSERT_EQ(cut.append(handle, image), 0);
+  ASSERT_TRUE(write_journal_file(cut, image));
   const ReadBack read = read_back(cut);
   EXPECT_EQ(read.scan.outcome, ScanOutcome::torn_tail);
   EXPECT_EQ(read.records.size(), whole.records.size() - 1);
@@ -124,10 +121,7 @@ TEST(JournalChain, ARecordRewrittenWithAFreshHashBreaksTheNextLink) {
   encode_record(record, previous, encoded);
   std::memcpy(image.data() + target.offset, encoded.data(), encoded.size());
   PowerCutFileSystem forged_files;
-  (void)forged_files.make_directory(kDirectory);
-  int handle = -1;
-  ASSERT_EQ(forged_files.open(kPath, true, handle), 0);
-  ASSERT_EQ(forged_files.append(handle, image), 0);
+  ASSERT_TRUE(write_journal_file(forged_files, image));
 
   const ReadBack read = read_back(forged_files);
   EXPECT_EQ(read.scan.outcome, ScanOutcome::corrupt);
@@ -150,10 +144,7 @@ TEST(JournalChain, SwappedRecordsAreFound) {
   std::memcpy(image.data() + b.offset, image.data() + c.offset, length);
   std::memcpy(image.data() + c.offset, saved.data(), length);
   PowerCutFileSystem swapped;
-  (void)swapped.make_directory(kDirectory);
-  int handle = -1;
-  ASSERT_EQ(swapped.open(kPath, true, handle), 0);
-  ASSERT_EQ(swapped.append(handle, image), 0);
+  ASSERT_TRUE(write_journal_file(swapped, image));
   const ReadBack read = read_back(swapped);
   EXPECT_EQ(read.scan.outcome, ScanOutcome::corrupt);
   EXPECT_EQ(read.scan.bad_offset, b.offset);
@@ -161,19 +152,13 @@ TEST(JournalChain, SwappedRecordsAreFound) {
 
 TEST(JournalChain, AFileThatIsNotAJournalIsUnreadable) {
   PowerCutFileSystem files;
-  (void)files.make_directory(kDirectory);
-  int handle = -1;
-  ASSERT_EQ(files.open(kPath, true, handle), 0);
-  ASSERT_EQ(files.append(handle, bytes_of("{\"this is\": \"not a journal\"}")), 0);
+  ASSERT_TRUE(write_journal_file(files, bytes_of("{\"this is\": \"not a journal\"}")));
   EXPECT_EQ(read_back(files).scan.outcome, ScanOutcome::unreadable);
 }
 
 TEST(JournalChain, ANewerFormatVersionIsUnreadable) {
   PowerCutFileSystem files;
-  (void)files.make_directory(kDirectory);
-  int handle = -1;
-  ASSERT_EQ(files.open(kPath, true, handle), 0);
-  ASSERT_EQ(files.append(handle, file_header(kFormatVersion + 1)), 0);
+  ASSERT_TRUE(write_journal_file(files, file_header(kFormatVersion + 1)));
   const ScanResult scan = read_back(files).scan;
   EXPECT_EQ(scan.outcome, ScanOutcome::unreadable);
   EXPECT_EQ(scan.version, kFormatVersion + 1);

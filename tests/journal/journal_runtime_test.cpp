@@ -72,6 +72,12 @@ class DurabilityCheck final : public StatusSink {
 
 HandlerResult ok(JobContext&) { return HandlerResult::success(nullptr); }
 
+// Runs until its job is asked to stop (a cancel, a shutdown).
+HandlerResult until_stopped(JobContext& job) {
+  job.wait_for_cancel(30s);
+  return HandlerResult::success(nullptr);
+}
+
 // A runtime with its journal over a file system; the journal is made first
 // and outlives the runtime, as it must.
 struct JournalHolder {
@@ -190,10 +196,7 @@ TEST(JournalRuntime, ACleanStopLeavesQueuedJobsForTheRestart) {
     RuntimeConfig config = runtime_config();
     config.workers = 1;
     JournaledRuntime first(files, journal_options(), config);
-    ASSERT_TRUE(first.runtime.register_handler("work", [](JobContext& job) {
-      job.wait_for_cancel(30s);
-      return HandlerResult::success(nullptr);
-    }));
+    ASSERT_TRUE(first.runtime.register_handler("work", until_stopped));
     ASSERT_TRUE(first.start());
     ASSERT_TRUE(first.submit("running", "work").accepted);
     ASSERT_TRUE(first.recorder.wait_state("running", JobState::running));
@@ -505,10 +508,7 @@ TEST(JournalReview, AFullDiskDoesNotHoldUpTheStop) {
   RuntimeConfig config = runtime_config();
   config.workers = 1;
   JournaledRuntime running(files, journal_options(SyncMode::always), config);
-  ASSERT_TRUE(running.runtime.register_handler("work", [](JobContext& job) {
-    job.wait_for_cancel(30s);
-    return HandlerResult::success(nullptr);
-  }));
+  ASSERT_TRUE(running.runtime.register_handler("work", until_stopped));
   ASSERT_TRUE(running.start());
   ASSERT_TRUE(running.submit("stuck", "work").accepted);
   ASSERT_TRUE(running.recorder.wait_state("stuck", JobState::running));

@@ -46,6 +46,14 @@ inline std::span<const std::byte> bytes_of(std::string_view text) {
   return {reinterpret_cast<const std::byte*>(text.data()), text.size()};
 }
 
+// Makes the journal file hold exactly `bytes` (an image cut, forged or not
+// a journal at all). True when it could.
+inline bool write_journal_file(port::FileSystem& files, std::span<const std::byte> bytes) {
+  (void)files.make_directory(kDirectory);
+  int handle = -1;
+  return files.open(kPath, true, handle) == 0 && files.append(handle, bytes) == 0;
+}
+
 // A writer over `files`, opened on what the file holds now.
 inline std::unique_ptr<JournalWriter> open_writer(port::FileSystem& files, WriterOptions options = {}) {
   (void)files.make_directory(kDirectory);
