@@ -140,9 +140,9 @@ class Journal::Index {
           entry->offset = offset;
           entry->length = length;
         } else {
-          // The runtime never has more jobs pending than its slots, which
-          // max_pending covers; a job the index cannot follow would be
-          // left out of the next rewrite.
+          // accepted() refuses a job past max_pending, so only a file
+          // written with a larger journal.max_pending gets here; a job the
+          // index cannot follow would be left out of the next rewrite.
           log.write(LogLevel::error, "journal: more pending jobs than journal.max_pending; one is left out",
                     {{"job", id}});
         }
@@ -153,8 +153,11 @@ class Journal::Index {
           (kind == RecordKind::started ? entry->started : entry->cancel_requested) = true;
         }
         break;
-      case RecordKind::ended:
-        if (Entry* entry = find(id); entry != nullptr) {
+      case RecordKind::ended: {
+        // A rewritten file holds a finished job's ended record alone.
+        Entry* entry = find(id);
+        if (entry == nullptr) entry = add_pending(id);
+        if (entry != nullptr) {
           entry->state = static_cast<JobState>(flags & kStateMask);
           entry->acked = (flags & kAckedFlag) != 0;
           entry->order = sequence;
@@ -163,6 +166,7 @@ class Journal::Index {
           finish(*entry);
         }
         break;
+      }
       case RecordKind::status_acked:
         if (Entry* entry = find(id); entry != nullptr && entry->ended) entry->acked = true;
         break;
