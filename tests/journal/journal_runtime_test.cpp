@@ -1,11 +1,9 @@
 // The runtime with its journal: nothing is heard of before its record is
-// on disk, a restart puts every job back where it was, and a power cut at
-// any write or fsync of a run of jobs loses nothing that was promised and
-// runs nothing twice that must not run twice.
+// on disk, and a restart puts every job back where it was. A power cut at
+// every write and fsync of a run of jobs: journal_runtime_power_cut_test.cpp.
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <map>
 #include <set>
 
 #include "edgerun/journal.hpp"
@@ -216,115 +214,6 @@ TEST(JournalRuntime, ACleanStopLeavesQueuedJobsForTheRestart) {
   ASSERT_TRUE(waiting);
   EXPECT_EQ(waiting->state, JobState::succeeded);
   second.stop();
-}
-
-}  // namespace
-}  // namespace edgerun::journal::test
-
-namespace edgerun::journal::test {
-namespace {
-
-// What a scripted run saw of each job, across the run cut by the power and
-// the run after the reboot.
-struct Outcome {
-  bool promised = false;               // a status was published before the cut
-  std::set<JobState> terminal_states;  // published, stored ones included
-  int runs = 0;                        // handler calls of a type that is not idempotent
-};
-
-class PowerCutScript {
- public:
-  explicit PowerCutScript(int jobs) : jobs_(jobs) {}
-
-  // Runs the jobs one after another on `files` until they are done or the
-  // journal fails under them.
-  void run_until_cut(PowerCutFileSystem& files) {
-    JournaledRuntime running(files, journal_options(SyncMode::always), runtime_config());
-    register_handlers(running);
-    if (!running.start()) return;  // the power went during recovery
-    for (int i = 0; i < jobs_; ++i) {
-      const std::string id = edgerun::test::numbered_id("job-", i);
-      if (!running.submit(id, i % 2 == 0 ? "once" : "again").accepted) break;
-      // Bounded: a failed journal stops the runtime, which ends the wait.
-      while (!running.recorder.wait_terminal(id, 20ms) && !running.journal.failed()) {
-      }
-      if (running.journal.failed()) break;
-    }
-    running.stop();
-    collect(running, true);
-  }
-
-  void run_after_reboot(PowerCutFileSystem& files) {
-    JournaledRuntime running(files, journal_options(SyncMode::always), runtime_config());
-    register_handlers(running);
-    ASSERT_TRUE(running.start());
-    ASSERT_TRUE(running.runtime.wait_until_all_jobs_finished(10s));
-    running.stop();
-    collect(running, false);
-  }
-
-  std::map<std::string, Outcome>& outcomes() { return outcomes_; }
-
- private:
-  void register_handlers(RunningRuntime& running) {
-    ASSERT_TRUE(running.runtime.register_handler("once", [this](JobContext& job) {
-      std::lock_guard lock(mutex_);
-      ++outcomes_[std::string(job.id())].runs;
-      return HandlerResult::success(nullptr);
-    }));
-    ASSERT_TRUE(running.runtime.register_handler("again", ok, {.idempotent = true}));
-  }
-
-  void collect(RunningRuntime& running, bool before_cut) {
-    std::lock_guard lock(mutex_);
-    for (const auto& status : running.recorder.all()) {
-      Outcome& outcome = outcomes_[status.id];
-      if (before_cut) outcome.promised = true;
-      if (is_terminal(status.state)) outcome.terminal_states.insert(status.state);
-    }
-    for (const auto& [id, json] : running.recorder.stored()) {
-      for (const JobState state : {JobState::succeeded, JobState::failed, JobState::canceled, JobState::timed_out}) {
-        if (json.find("\"state\":\"" + std::string(to_string(state)) + "\"") != std::string::npos) {
-          outcomes_[id].terminal_states.insert(state);
-        }
-      }
-    }
-  }
-
-  int jobs_;
-  std::mutex mutex_;
-  std::map<std::string, Outcome> outcomes_;
-};
-
-TEST(JournalRuntimePowerCut, AtEveryWriteAndFsyncNothingPromisedIsLostOrRunTwice) {
-  constexpr int kJobs = 40;
-  std::uint64_t operations = 0;
-  {
-    PowerCutFileSystem dry;
-    PowerCutScript script(kJobs);
-    script.run_until_cut(dry);
-    operations = dry.operations();
-    ASSERT_EQ(script.outcomes().size(), std::size_t{kJobs});
-  }
-  for (std::uint64_t cut = 0; cut <= operations; ++cut) {
-    for (const std::size_t torn : {std::size_t{0}, std::size_t{40}}) {
-      SCOPED_TRACE("power cut after operation " + std::to_string(cut) + " of " + std::to_string(operations) +
-                   ", torn bytes " + std::to_string(torn));
-      PowerCutFileSystem files;
-      files.cut_power_after(cut);
-      PowerCutScript script(kJobs);
-      script.run_until_cut(files);
-      const auto rebooted = files.after_power_cut(torn);
-      script.run_after_reboot(*rebooted);
-      for (const auto& [id, outcome] : script.outcomes()) {
-        if (outcome.promised) {
-          ASSERT_FALSE(outcome.terminal_states.empty()) << id << " was lost";
-        }
-        ASSERT_LE(outcome.terminal_states.size(), 1u) << id << " ended two ways";
-        ASSERT_LE(outcome.runs, 1) << id << " ran twice";
-      }
-    }
-  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <initializer_list>
+#include <utility>
 
 namespace edgerun::test {
 
@@ -63,7 +64,28 @@ std::uint64_t PowerCutFileSystem::used_bytes() const noexcept {
 
 void PowerCutFileSystem::count_operation() noexcept {
   ++operations_;
+  if (!recorded_torn_bytes_.empty()) record_images_locked();
   if (operations_ >= cut_after_) power_cut_ = true;
+}
+
+void PowerCutFileSystem::record_images_locked() {
+  for (std::size_t i = 0; i < recorded_torn_bytes_.size(); ++i) {
+    const std::size_t torn = recorded_torn_bytes_[i];
+    PowerCutImage image = image_locked(torn);
+    // The image the cut at the boundary before left, of this torn size or
+    // of another: between two syncs only the torn ones change.
+    const auto kept = std::find_if(latest_images_.begin(), latest_images_.end(), [&](std::size_t index) {
+      return index < images_.size() && images_[index] == image;
+    });
+    std::size_t index = images_.size();
+    if (kept == latest_images_.end()) {
+      images_.push_back(std::move(image));
+    } else {
+      index = *kept;
+    }
+    images_[index].cuts.push_back({operations_, torn});
+    latest_images_[i] = index;
+  }
 }
 
 int PowerCutFileSystem::make_directory(const char* path) noexcept {
@@ -252,30 +274,69 @@ bool PowerCutFileSystem::power_is_cut() const {
 
 std::unique_ptr<PowerCutFileSystem> PowerCutFileSystem::after_power_cut(std::size_t torn_bytes) const {
   const std::lock_guard lock(mutex_);
-  auto rebooted = std::make_unique<PowerCutFileSystem>();
-  // One new file per old one, so that two durable names of one file (a
-  // rename synced in one directory and not the other) stay one file.
-  std::map<const File*, FilePointer> survivors;
-  const auto survivor_of = [&](const FilePointer& file) {
-    FilePointer& survivor = survivors[file.get()];
-    if (survivor) return survivor;
-    std::vector<std::byte> bytes = file->durable;
-    if (file->visible.size() > bytes.size()) {
-      const std::size_t torn = std::min(torn_bytes, file->visible.size() - bytes.size());
-      const auto tail = file->visible.begin() + static_cast<std::ptrdiff_t>(bytes.size());
-      bytes.insert(bytes.end(), tail, tail + static_cast<std::ptrdiff_t>(torn));
-    }
-    survivor = std::make_shared<File>(File{bytes, bytes});
-    return survivor;
-  };
+  return image_locked(torn_bytes).boot();
+}
+
+void PowerCutFileSystem::record_power_cuts(std::vector<std::size_t> torn_bytes) {
+  const std::lock_guard lock(mutex_);
+  recorded_torn_bytes_ = std::move(torn_bytes);
+  images_.clear();
+  // No image yet: the first one of each torn size is compared with none.
+  latest_images_.assign(recorded_torn_bytes_.size(), std::numeric_limits<std::size_t>::max());
+  record_images_locked();
+}
+
+std::vector<PowerCutFileSystem::PowerCutImage> PowerCutFileSystem::take_power_cut_images() {
+  const std::lock_guard lock(mutex_);
+  recorded_torn_bytes_.clear();
+  latest_images_.clear();
+  return std::exchange(images_, {});
+}
+
+PowerCutFileSystem::PowerCutImage PowerCutFileSystem::image_locked(std::size_t torn_bytes) const {
+  PowerCutImage image;
+  // One copy per file, so that two durable names of one file (a rename
+  // synced in one directory and not the other) stay one file.
+  std::map<const File*, std::shared_ptr<const std::vector<std::byte>>> kept;
   for (const auto& [name, file] : durable_entries_) {
-    const FilePointer survivor = survivor_of(file);
-    rebooted->visible_entries_.emplace(name, survivor);
-    rebooted->durable_entries_.emplace(name, survivor);
+    auto& bytes = kept[file.get()];
+    if (!bytes) {
+      auto survivor = std::make_shared<std::vector<std::byte>>(file->durable);
+      if (file->visible.size() > survivor->size()) {
+        const std::size_t torn = std::min(torn_bytes, file->visible.size() - survivor->size());
+        const auto tail = file->visible.begin() + static_cast<std::ptrdiff_t>(survivor->size());
+        survivor->insert(survivor->end(), tail, tail + static_cast<std::ptrdiff_t>(torn));
+      }
+      bytes = std::move(survivor);
+    }
+    image.files_.emplace(name, bytes);
   }
-  rebooted->directories_ = directories_;
-  rebooted->capacity_ = capacity_;
-  return rebooted;
+  image.directories_ = directories_;
+  image.capacity_ = capacity_;
+  return image;
+}
+
+std::unique_ptr<PowerCutFileSystem> PowerCutFileSystem::PowerCutImage::boot() const {
+  auto booted = std::make_unique<PowerCutFileSystem>();
+  std::map<const std::vector<std::byte>*, FilePointer> files;
+  for (const auto& [name, bytes] : files_) {
+    FilePointer& file = files[bytes.get()];
+    if (!file) file = std::make_shared<File>(File{*bytes, *bytes});
+    booted->visible_entries_.emplace(name, file);
+    booted->durable_entries_.emplace(name, file);
+  }
+  booted->directories_ = directories_;
+  booted->capacity_ = capacity_;
+  return booted;
+}
+
+bool PowerCutFileSystem::PowerCutImage::operator==(const PowerCutImage& other) const noexcept {
+  return directories_ == other.directories_ && capacity_ == other.capacity_ &&
+         std::equal(files_.begin(), files_.end(), other.files_.begin(), other.files_.end(),
+                    [](const auto& mine, const auto& theirs) {
+                      return mine.first == theirs.first &&
+                             (mine.second == theirs.second || *mine.second == *theirs.second);
+                    });
 }
 
 void PowerCutFileSystem::set_capacity(std::uint64_t bytes) {

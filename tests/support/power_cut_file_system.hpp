@@ -18,7 +18,8 @@
 //  - append, sync, truncate, rename, sync_directory and remove are the
 //    operations a power cut may fall between: each successful call counts.
 //
-// Threads: any; one mutex guards everything.
+// Threads: any; one mutex guards everything. The file systems that
+// after_power_cut() and an image's boot() make are objects of their own.
 
 #include <cstddef>
 #include <cstdint>
@@ -73,6 +74,42 @@ class PowerCutFileSystem final : public port::FileSystem {
   // the capacity carry over; the counters start at 0 and the power is on.
   std::unique_ptr<PowerCutFileSystem> after_power_cut(std::size_t torn_bytes = 0) const;
 
+  // A power cut at every boundary of one run, without a run per cut.
+  // A cut: right after counted operation `operation` (0: before the first),
+  // with up to `torn_bytes` of each unsynced tail kept, as after_power_cut().
+  struct Cut {
+    std::uint64_t operation;
+    std::size_t torn_bytes;
+  };
+  // A disk a reboot could find, and every cut that leaves it.
+  class PowerCutImage {
+   public:
+    std::vector<Cut> cuts;  // in the order they were taken
+
+    // A new file system on this disk, as after_power_cut() makes; the image
+    // stays as it is, so it can boot again.
+    std::unique_ptr<PowerCutFileSystem> boot() const;
+    // The same names, directories and bytes (and capacity).
+    bool operator==(const PowerCutImage& other) const noexcept;
+
+   private:
+    friend class PowerCutFileSystem;
+    // Each durable name with the bytes a cut keeps of its file; the names
+    // of one file share one object.
+    std::map<std::string, std::shared_ptr<const std::vector<std::byte>>> files_;
+    std::set<std::string> directories_;
+    std::uint64_t capacity_ = 0;
+  };
+  // From now on, right after every counted operation (and once at this
+  // call), keeps the image a cut there would leave, for each of
+  // `torn_bytes`. An image equal to one a cut at the boundary before left
+  // (an append leaves the synced bytes as they were, and after a sync there
+  // is no tail to tear) is kept once, with all its cuts: recording costs a
+  // copy of the disk for each change of what a power cut would keep.
+  void record_power_cuts(std::vector<std::size_t> torn_bytes);
+  // Stops recording and hands over the images, oldest first.
+  std::vector<PowerCutImage> take_power_cut_images();
+
   // The most visible bytes all files together may hold (files removed but
   // still open included, as on a disk). Unlimited unless set.
   void set_capacity(std::uint64_t bytes);
@@ -106,8 +143,11 @@ class PowerCutFileSystem final : public port::FileSystem {
   FilePointer visible_file(const std::string& path) const noexcept;
   bool is_directory(const std::string& path) const noexcept;
   std::uint64_t used_bytes() const noexcept;
-  // Counts one successful operation and cuts the power when it was the last.
+  // Counts one successful operation, records what a cut right after it
+  // would leave, and cuts the power when it was the last.
   void count_operation() noexcept;
+  PowerCutImage image_locked(std::size_t torn_bytes) const;
+  void record_images_locked();
 
   mutable std::mutex mutex_;
   Entries visible_entries_;
@@ -121,6 +161,11 @@ class PowerCutFileSystem final : public port::FileSystem {
   std::uint64_t capacity_ = std::numeric_limits<std::uint64_t>::max();
   std::uint64_t sync_count_ = 0;
   std::uint64_t bytes_appended_ = 0;
+  // record_power_cuts(): the torn sizes, the images, and for each torn size
+  // the index of the image its last cut left.
+  std::vector<std::size_t> recorded_torn_bytes_;
+  std::vector<PowerCutImage> images_;
+  std::vector<std::size_t> latest_images_;
 };
 
 }  // namespace edgerun::test

@@ -4,9 +4,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using edgerun::test::PowerCutFileSystem;
@@ -302,4 +304,58 @@ TEST(PowerCutFileSystem, SyncOnAnotherThreadWhileAppending) {
   ASSERT_EQ(files.sync(handle), 0);
   ASSERT_EQ(files.sync_directory("."), 0);
   EXPECT_EQ(files.after_power_cut()->contents("journal").size(), static_cast<std::size_t>(rounds));
+}
+
+TEST(PowerCutFileSystem, RecordsWhatACutAtEachBoundaryWouldLeaveOnceForEachDistinctImage) {
+  using Cut = PowerCutFileSystem::Cut;
+  constexpr std::size_t whole = std::numeric_limits<std::size_t>::max();
+  PowerCutFileSystem files;
+  ASSERT_EQ(files.make_directory("state"), 0);
+  const int handle = open_file(files, "state/journal");
+  files.record_power_cuts({0, 3, whole});
+  ASSERT_EQ(append(files, handle, "abc"), 0);    // operation 1
+  ASSERT_EQ(files.sync(handle), 0);               // 2
+  ASSERT_EQ(files.sync_directory("state"), 0);    // 3: the name is durable
+  ASSERT_EQ(append(files, handle, "defgh"), 0);  // 4
+  ASSERT_EQ(files.sync(handle), 0);               // 5
+  const auto images = files.take_power_cut_images();
+  // Recording stopped: later operations leave no image.
+  ASSERT_EQ(append(files, handle, "more"), 0);
+  EXPECT_TRUE(files.take_power_cut_images().empty());
+
+  using Cuts = std::vector<std::pair<std::uint64_t, std::size_t>>;
+  const auto cuts_of = [](const PowerCutFileSystem::PowerCutImage& image) {
+    Cuts cuts;
+    for (const Cut& cut : image.cuts) cuts.emplace_back(cut.operation, cut.torn_bytes);
+    return cuts;
+  };
+  const auto journal_of = [](const PowerCutFileSystem::PowerCutImage& image) {
+    return text_of(image.boot()->contents("state/journal"));
+  };
+  ASSERT_EQ(images.size(), 4u);
+  // Until the directory is synced a cut leaves no file, torn or not: one
+  // image for the 9 cuts up to and including operation 2.
+  EXPECT_TRUE(images[0].boot()->files().empty());
+  EXPECT_EQ(cuts_of(images[0]),
+            (Cuts{{0, 0}, {0, 3}, {0, whole}, {1, 0}, {1, 3}, {1, whole}, {2, 0}, {2, 3}, {2, whole}}));
+  EXPECT_EQ(journal_of(images[1]), "abc");
+  EXPECT_EQ(cuts_of(images[1]), (Cuts{{3, 0}, {3, 3}, {3, whole}, {4, 0}}));
+  // The unsynced append: 3 of its bytes, or all of them, which the sync
+  // then makes the only image.
+  EXPECT_EQ(journal_of(images[2]), "abcdef");
+  EXPECT_EQ(cuts_of(images[2]), (Cuts{{4, 3}}));
+  EXPECT_EQ(journal_of(images[3]), "abcdefgh");
+  EXPECT_EQ(cuts_of(images[3]), (Cuts{{4, whole}, {5, 0}, {5, 3}, {5, whole}}));
+
+  // An image boots a disk like after_power_cut()'s, as often as asked: what
+  // one boot writes, the image and the next boot do not see.
+  const auto rebooted = images[3].boot();
+  EXPECT_FALSE(rebooted->power_is_cut());
+  EXPECT_EQ(rebooted->operations(), 0u);
+  EXPECT_EQ(rebooted->exists("state"), 0);
+  const int reopened = open_file(*rebooted, "state/journal", false);
+  ASSERT_EQ(append(*rebooted, reopened, "!"), 0);
+  ASSERT_EQ(rebooted->sync(reopened), 0);
+  EXPECT_EQ(text_of(rebooted->after_power_cut()->contents("state/journal")), "abcdefgh!");
+  EXPECT_EQ(journal_of(images[3]), "abcdefgh");
 }
