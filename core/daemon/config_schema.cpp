@@ -220,9 +220,14 @@ constexpr Key kSchema[] = {
      .meaning = "how often the retained presence message (`<p>/<dev>/status`) is refreshed"},
     {.path = "telemetry.buffered_batches", .at = field<&C::telemetry, &Tele::buffered_batches>, .range = {0, 1024},
      .meaning = "log batches kept while the broker is away; 0 = drop them. Drops are counted and reported in the next "
-                "batch's `dropped`. Metric snapshots are not kept: the next snapshot after reconnecting carries the "
-                "counters.",
+                "batch's `dropped`. Metric snapshots are kept apart, see `telemetry.buffered_snapshots`.",
      .cost = "each one log batch"},
+    {.path = "telemetry.buffered_snapshots", .at = field<&C::telemetry, &Tele::buffered_snapshots>, .range = {0, 1024},
+     .meaning = "metric snapshots kept while the broker is away, published oldest first after reconnecting with the "
+                "`ts` they were taken at; when full the oldest is dropped. 0 = keep none. Drops are counted in "
+                "`edgerun_metric_snapshots_dropped_total`.",
+     .cost = "each one snapshot of up to `memory.metric_capacity` x ~1.1 KiB, in memory (allocated once; pages are "
+             "touched only when used)"},
 
     {.path = "log.level", .at = field<&C::runtime, &RC::log_level>, .meaning = "lowest level recorded"},
     {.path = "log.records", .runtime = &RC::log_records,

@@ -100,6 +100,7 @@ TEST(DaemonConfig, EmptyObjectGivesEveryOtherDefault) {
   EXPECT_EQ(c.telemetry.log_batch_records, 100u);
   EXPECT_EQ(c.telemetry.presence_interval_s, 300u);
   EXPECT_EQ(c.telemetry.buffered_batches, 16u);
+  EXPECT_EQ(c.telemetry.buffered_snapshots, 8u);
   EXPECT_EQ(c.shutdown_grace_ms, 10000u);
   EXPECT_TRUE(c.exec.empty());
 
@@ -164,7 +165,8 @@ constexpr const char* kEveryKey = R"({
     "log_forward_level": "warn",
     "log_batch_records": 50,
     "presence_interval_s": 60,
-    "buffered_batches": 4
+    "buffered_batches": 4,
+    "buffered_snapshots": 2
   },
   "log": {"level": "debug", "records": 512, "stderr": false},
   "memory": {"json_arena_bytes": 65536, "metric_capacity": 96, "event_records": 32, "event_max_bytes": 1024},
@@ -222,6 +224,7 @@ TEST(DaemonConfig, EveryKeySet) {
   EXPECT_EQ(c.telemetry.log_batch_records, 50u);
   EXPECT_EQ(c.telemetry.presence_interval_s, 60u);
   EXPECT_EQ(c.telemetry.buffered_batches, 4u);
+  EXPECT_EQ(c.telemetry.buffered_snapshots, 2u);
 
   EXPECT_EQ(c.runtime.log_level, LogLevel::debug);
   EXPECT_EQ(c.runtime.log_records, 512u);

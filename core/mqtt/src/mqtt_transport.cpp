@@ -95,7 +95,10 @@ MqttTransport::MqttTransport(Runtime& runtime, const MqttTransportOptions& confi
       events_(std::min(runtime.config().event_records, kMaxBufferedEvents), topic_bytes_,
               runtime.config().event_max_bytes + kEnvelopeBytes),
       telemetry_(config.telemetry.buffered_batches, topic_bytes_,
-                 std::size_t{config.telemetry.log_batch_records} * kLogRecordTypicalBytes + 512) {
+                 std::size_t{config.telemetry.log_batch_records} * kLogRecordTypicalBytes + 512),
+      // A record per snapshot as large as the buffer it is encoded in, so that
+      // any snapshot that could be published can also be kept.
+      snapshots_(config.telemetry.buffered_snapshots, topic_bytes_, metrics_bytes_) {
   const std::string& prefix = config_.mqtt.topic_prefix;
   const std::string& device = config_.device_id;
   status_topic_ = presence_topic(prefix, device);
@@ -158,6 +161,8 @@ Status MqttTransport::start_connection() noexcept {
   outbox_depth_metric_ = m.gauge("edgerun_outbox_depth");
   events_dropped_metric_ = m.counter("edgerun_mqtt_events_dropped_total");
   telemetry_dropped_metric_ = m.counter("edgerun_telemetry_dropped_total");
+  snapshots_dropped_metric_ = m.counter("edgerun_metric_snapshots_dropped_total");
+  snapshots_depth_metric_ = m.gauge("edgerun_metric_snapshots_buffered");
   connected_metric_ = m.gauge("edgerun_mqtt_connected");
   reconnects_metric_ = m.counter("edgerun_mqtt_reconnects_total");
   cancels_refused_metric_ = m.counter("edgerun_mqtt_cancels_refused_total");
@@ -638,6 +643,7 @@ void MqttTransport::flush_all() noexcept {
   flush_ring(outbox_);
   flush_ring(events_);
   flush_ring(telemetry_);
+  flush_ring(snapshots_);
   update_transport_metrics();
 }
 
@@ -653,6 +659,12 @@ void MqttTransport::update_transport_metrics() noexcept {
   const std::uint64_t telemetry_dropped = telemetry_.dropped_total() + telemetry_.refused_total();
   m.add(telemetry_dropped_metric_, telemetry_dropped - telemetry_dropped_reported_);
   telemetry_dropped_reported_ = telemetry_dropped;
+  m.set(snapshots_depth_metric_, snapshots_.size());
+  // With telemetry.buffered_snapshots 0 every snapshot taken while the broker
+  // is away is refused: those are drops too.
+  const std::uint64_t snapshots_dropped = snapshots_.dropped_total() + snapshots_.refused_total();
+  m.add(snapshots_dropped_metric_, snapshots_dropped - snapshots_dropped_reported_);
+  snapshots_dropped_reported_ = snapshots_dropped;
 }
 
 bool MqttTransport::wants_progress() const noexcept { return config_.report_progress; }
@@ -714,9 +726,6 @@ void MqttTransport::on_telemetry_timer(uv_timer_s* handle) {
 void MqttTransport::publish_metrics() noexcept {
   runtime_.refresh_metrics();
   update_transport_metrics();
-  // A snapshot is not kept while the broker is away: the next one supersedes
-  // it, and counters carry what happened meanwhile.
-  if (!connected_) return;
   JsonWriter out(std::span<char>(metrics_buf_.get(), metrics_bytes_));
   begin_metrics(out, config_.device_id, port::wall_ms(), config_.telemetry.interval_ms);
   runtime_.metrics().for_each([&out](const MetricView& view) { encode_metric(out, view); });
@@ -728,7 +737,12 @@ void MqttTransport::publish_metrics() noexcept {
     }
     return;
   }
-  publish(metrics_topic_, out.view(), 0, false);
+  // While the broker is away the snapshot waits, with the ts it was taken
+  // at, so that a backend can fill the gap after the reconnect; a full ring
+  // drops the oldest, since the newest state matters most. QoS 0 either way,
+  // as PROTOCOL.md says: a snapshot lost on the wire is superseded by the
+  // next one.
+  publish_or_keep(snapshots_, metrics_topic_, out.view(), 0);
 }
 
 void MqttTransport::write(const LogRecord& record) noexcept {

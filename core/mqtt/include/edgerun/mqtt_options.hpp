@@ -45,7 +45,13 @@ struct TelemetryOptions {
   LogLevel log_forward_level = LogLevel::info;  // lowest level published on telemetry/logs
   std::uint32_t log_batch_records = 100;        // records in one telemetry/logs message at most
   std::uint32_t presence_interval_s = 300;      // presence (<p>/<dev>/status) refresh period
-  std::uint32_t buffered_batches = 16;          // telemetry messages kept while the broker is away
+  std::uint32_t buffered_batches = 16;          // log batches kept while the broker is away
+  // Metric snapshots kept while the broker is away and published, oldest
+  // first, once it is back; a full buffer drops the oldest. Each costs one
+  // snapshot record of the transport's metrics buffer size (about
+  // RuntimeConfig::metric_capacity x 1.1 KiB, allocated once; pages are
+  // touched only by what a snapshot takes). 0 = keep none.
+  std::uint32_t buffered_snapshots = 8;
 };
 
 struct MqttTransportOptions {

@@ -8,9 +8,10 @@
 // libmosquitto and every sink call happens on the loop thread and nothing here
 // needs a lock.
 //
-// Memory: every buffer of the transport (the status outbox, the event and
-// telemetry rings, the encode buffers) is allocated once, in the constructor,
-// from the config. libmosquitto itself allocates per message; that is accepted.
+// Memory: every buffer of the transport (the status outbox, the event, log
+// batch and metric snapshot rings, the encode buffers) is allocated once, in
+// the constructor, from the config. libmosquitto itself allocates per
+// message; that is accepted.
 //
 // Threads: construct and register with the runtime before Runtime::start().
 // Everything else is called by the runtime on the loop thread, except
@@ -187,11 +188,14 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   };
   std::vector<PendingAck> pending_acks_;
   MessageRing events_;
-  MessageRing telemetry_;
+  MessageRing telemetry_;  // log batches
+  MessageRing snapshots_;  // metric snapshots taken while the broker is away
 
   MetricId outbox_dropped_metric_, outbox_depth_metric_, events_dropped_metric_, telemetry_dropped_metric_;
+  MetricId snapshots_dropped_metric_, snapshots_depth_metric_;
   MetricId connected_metric_, reconnects_metric_, cancels_refused_metric_;
   std::uint64_t outbox_dropped_reported_ = 0, events_dropped_reported_ = 0, telemetry_dropped_reported_ = 0;
+  std::uint64_t snapshots_dropped_reported_ = 0;
 };
 
 }  // namespace edgerun
