@@ -188,7 +188,9 @@ constexpr Key kSchema[] = {
              "touched only when used)"},
 
     {.path = "jobs.queue_capacity", .runtime = &RC::queue_capacity,
-     .meaning = "jobs that may wait for a worker; beyond it a submission is rejected `queue_full`",
+     .meaning = "jobs that may wait for a worker in memory. Beyond it, with the journal, jobs wait in the journal "
+                "alone (up to `journal.max_pending` in all) and move up in order; without the journal, or past that, "
+                "a submission is rejected `queue_full`",
      .cost = "`jobs.queue_capacity` + 2 W job slots of `jobs.max_payload_bytes` + `jobs.max_result_bytes` + ~700 B"},
     {.path = "jobs.max_payload_bytes", .runtime = &RC::max_payload_bytes,
      .meaning = "largest accepted submission; beyond it `too_large`. `memory.json_arena_bytes` must be at least 4 "
@@ -264,16 +266,18 @@ constexpr Key kSchema[] = {
      .meaning = "past this size the live records (jobs not ended, finished ids) are rewritten into a new file",
      .cost = "disk: up to this plus the live records"},
     {.path = "journal.max_pending", .at = field<&C::journal, &C::JournalSettings::max_pending>, .range = {1, 1u << 20},
-     .meaning = "jobs accepted and not ended the journal follows; at least the job slots (`jobs.queue_capacity` + 2 "
-                "W), which start-up checks",
-     .cost = "~120 B each, in memory"},
+     .meaning = "jobs accepted and not ended at most, those waiting in the journal beyond `jobs.queue_capacity` "
+                "included (and those taken during a drain, for the restart); past it a submission is rejected "
+                "`queue_full`. At least the job slots (`jobs.queue_capacity` + 2 W), which start-up checks",
+     .cost = "~120 B each in the journal's index, and ~650 B for each one beyond the job slots (a slot without buffers)"},
 
     {.path = "shutdown.grace_ms", .at = field<&C::shutdown_grace_ms>, .range = {0, 3600 * 1000},
      .meaning = "on SIGTERM, how long running jobs may finish. With the journal, queued jobs are not run or "
-                "canceled: they stay in the journal and run after the restart, and a job still running after this "
-                "ends `failed`/`interrupted`, or, when its type is idempotent, runs again after the restart. "
-                "Without it, queued and running jobs drain for this long and the rest end `canceled`. Keep it below "
-                "systemd's `TimeoutStopSec`."},
+                "canceled: they stay in the journal and run after the restart, as do jobs that arrive meanwhile "
+                "(`queued` now, up to `journal.max_pending`); a job still running after this ends "
+                "`failed`/`interrupted`, or, when its type is idempotent, runs again after the restart. Without it, "
+                "queued and running jobs drain for this long, the rest end `canceled`, and jobs that arrive meanwhile "
+                "are rejected `shutting_down`. Keep it below systemd's `TimeoutStopSec`."},
 
     {.path = "exec.<type>.program", .at = entry_field<&C::exec, &ExecProgram::program>, .rule = &kAbsolutePath,
      .required = "the absolute path of the program to run",

@@ -44,8 +44,35 @@ TEST_F(SessionTest, JobsPublishedWhileTheDaemonIsStoppedRunAfterItStartsAgain) {
   }
 }
 
-TEST_F(SessionTest, AJobArrivingDuringTheDrainIsRejectedShuttingDown) {
+// With the journal, a job that arrives while the daemon drains is taken for
+// after the restart: `queued` now, its run once the daemon is back.
+TEST_F(SessionTest, AJobArrivingDuringTheDrainIsJournaledAndRunsAfterTheRestart) {
   start_daemon("dev-drain");
+  ASSERT_TRUE(submit(probe_, dev(), "long-1", "sleep", R"({"ms":1500})"));
+  ASSERT_TRUE(wait_state(probe_, dev(), "long-1", "running")) << daemon_->process().err();
+  daemon_->process().send_signal(SIGTERM);
+  ASSERT_TRUE(daemon_->wait_log("draining jobs")) << daemon_->process().err();
+
+  // Still subscribed while it drains: the job is taken, not lost.
+  ASSERT_TRUE(submit(probe_, dev(), "late-1", "echo", R"({"msg":"after"})"));
+  ASSERT_TRUE(wait_state(probe_, dev(), "late-1", "queued")) << daemon_->process().err();
+  EXPECT_TRUE(wait_state(probe_, dev(), "long-1", "succeeded")) << daemon_->process().err();
+  const ProcessResult result = daemon_->process().wait(15s);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_FALSE(probe_.wait_for_topic(daemon_->topic("jobs/late-1/status"), 200ms)) << "late-1 ran during the drain";
+
+  ASSERT_NO_FATAL_FAILURE(restart(*daemon_));
+  Json done = wait_state(probe_, dev(), "late-1", "succeeded");
+  ASSERT_TRUE(done) << daemon_->process().err();
+}
+
+TEST_F(SessionTest, WithoutAJournalAJobArrivingDuringTheDrainIsRejectedShuttingDown) {
+  start_daemon("dev-drain", [](cJSON& root) {
+    cJSON* journal = cJSON_GetObjectItemCaseSensitive(&root, "journal");
+    if (journal == nullptr) journal = cJSON_AddObjectToObject(&root, "journal");
+    cJSON_DeleteItemFromObjectCaseSensitive(journal, "enabled");
+    cJSON_AddFalseToObject(journal, "enabled");
+  });
   ASSERT_TRUE(submit(probe_, dev(), "long-1", "sleep", R"({"ms":1500})"));
   ASSERT_TRUE(wait_state(probe_, dev(), "long-1", "running")) << daemon_->process().err();
   daemon_->process().send_signal(SIGTERM);

@@ -95,10 +95,14 @@ TEST_F(EdgerundTest, EveryRejectionCodeGoesOverTheWire) {
   EXPECT_EQ(again->payload, first->payload);
 }
 
-TEST_F(EdgerundTest, QueueFullWithATinyQueue) {
+TEST_F(EdgerundTest, QueueFullWithATinyQueueAndNoJournal) {
   start_daemon("dev-small", [](cJSON& root) {
     cJSON_ReplaceItemInObjectCaseSensitive(&root, "workers", cJSON_CreateNumber(1));
     set_int(root, "jobs", "queue_capacity", 1);
+    cJSON* journal = cJSON_GetObjectItemCaseSensitive(&root, "journal");
+    if (journal == nullptr) journal = cJSON_AddObjectToObject(&root, "journal");
+    cJSON_DeleteItemFromObjectCaseSensitive(journal, "enabled");
+    cJSON_AddFalseToObject(journal, "enabled");
   });
   ASSERT_TRUE(submit(probe_, dev(), "qf-1", "sleep", R"({"ms":20000})"));
   ASSERT_TRUE(wait_state(probe_, dev(), "qf-1", "running")) << daemon_->process().err();
@@ -111,6 +115,46 @@ TEST_F(EdgerundTest, QueueFullWithATinyQueue) {
   ASSERT_TRUE(probe_.publish(daemon_->topic("jobs/cancel"), R"({"id":"qf-1"})", 1));
   EXPECT_TRUE(wait_state(probe_, dev(), "qf-2", "canceled"));
   EXPECT_TRUE(wait_state(probe_, dev(), "qf-1", "canceled"));
+}
+
+// With the journal, jobs beyond the queue wait in it (its backlog), up to
+// journal.max_pending; only past that is a job refused queue_full. They
+// keep their order, and a cancel or a free worker reaches them.
+TEST_F(EdgerundTest, JobsBeyondTheQueueWaitInTheJournalUpToMaxPending) {
+  start_daemon("dev-small", [](cJSON& root) {
+    cJSON_ReplaceItemInObjectCaseSensitive(&root, "workers", cJSON_CreateNumber(1));
+    set_int(root, "jobs", "queue_capacity", 1);
+    set_int(root, "journal", "max_pending", 5);
+  });
+  ASSERT_TRUE(submit(probe_, dev(), "bk-1", "sleep", R"({"ms":20000})"));
+  ASSERT_TRUE(wait_state(probe_, dev(), "bk-1", "running")) << daemon_->process().err();
+  ASSERT_TRUE(submit(probe_, dev(), "bk-2", "sleep", R"({"ms":20000})"));
+  ASSERT_TRUE(wait_state(probe_, dev(), "bk-2", "queued"));
+  // Past the queue of one: the journal's backlog.
+  ASSERT_TRUE(submit(probe_, dev(), "bk-3", "sleep", R"({"ms":20000})"));
+  ASSERT_TRUE(wait_state(probe_, dev(), "bk-3", "queued"));
+  // Jobs of the workers (echo runs on the loop, past any queue); a sleep
+  // without its params fails, so success says they were read back.
+  ASSERT_TRUE(submit(probe_, dev(), "bk-4", "sleep", R"({"ms":1})"));
+  ASSERT_TRUE(wait_state(probe_, dev(), "bk-4", "queued"));
+  ASSERT_TRUE(submit(probe_, dev(), "bk-5", "sleep", R"({"ms":2})"));
+  ASSERT_TRUE(wait_state(probe_, dev(), "bk-5", "queued"));
+  // Five pending: the sixth is refused.
+  ASSERT_TRUE(submit(probe_, dev(), "bk-6", "sleep", R"({"ms":1})"));
+  expect_rejected("bk-6", "queue_full");
+  // A job in the backlog is canceled at once, without waiting for room.
+  ASSERT_TRUE(probe_.publish(daemon_->topic("jobs/cancel"), R"({"id":"bk-3"})", 1));
+  EXPECT_TRUE(wait_state(probe_, dev(), "bk-3", "canceled"));
+  // Room frees: the backlog runs, in order, its params read back from the
+  // journal.
+  ASSERT_TRUE(probe_.publish(daemon_->topic("jobs/cancel"), R"({"id":"bk-2"})", 1));
+  ASSERT_TRUE(probe_.publish(daemon_->topic("jobs/cancel"), R"({"id":"bk-1"})", 1));
+  Json fourth = wait_state(probe_, dev(), "bk-4", "succeeded");
+  ASSERT_TRUE(fourth) << daemon_->process().err();
+  Json fifth = wait_state(probe_, dev(), "bk-5", "succeeded");
+  ASSERT_TRUE(fifth) << daemon_->process().err();
+  // One worker: the older one ran first.
+  EXPECT_LE(json_number(fourth.get(), "ts").value_or(1), json_number(fifth.get(), "ts").value_or(0));
 }
 
 TEST_F(EdgerundTest, CancelOfARunningSleepJobEndsCanceled) {

@@ -183,6 +183,9 @@ void run_ten_thousand_jobs(journal::Journal* journal) {
   EXPECT_EQ(allocations, 0u) << "heap allocations while " << kJobs << " jobs ran";
   if (journal != nullptr) {
     EXPECT_GT(journal->stats().rewrites, 0u) << "the journal was never rewritten: the test misses that part";
+    runtime.refresh_metrics();
+    EXPECT_GT(runtime.metrics().value(runtime.metrics().find("edgerun_backlog_high_water")), 0)
+        << "no job waited in the journal beyond the queue: the test misses that part";
   }
 }
 

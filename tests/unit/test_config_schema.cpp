@@ -343,7 +343,7 @@ TEST(ConfigSchema, ReferenceDocumentsEveryKeyWithItsRange) {
   }
   // A few rows by hand, so that the generator is not only checked against itself.
   for (const char* row : {
-           "| `jobs.queue_capacity` | integer 1..65536 | 64 | jobs that may wait for a worker;",
+           "| `jobs.queue_capacity` | integer 1..65536 | 64 | jobs that may wait for a worker in memory.",
            "| `mqtt.keepalive_s` | integer 5..65535 | 30 |",
            "| `log.level` | `trace` `debug` `info` `warn` `error` | `info` |",
            "| `exec.<type>.program` | absolute path | required |",

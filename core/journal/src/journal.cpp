@@ -74,6 +74,12 @@ JobJournal::Ticket Journal::append(RecordKind kind, std::uint8_t flags, std::str
 
 JobJournal::Ticket Journal::accepted(std::string_view id, std::string_view submission, int& error) noexcept {
   std::lock_guard lock(mutex_);
+  // Refused before it is written: a record the index cannot follow would be
+  // left out of the next rewrite.
+  if (index_->pending() >= options_.max_pending) {
+    error = ENOBUFS;
+    return 0;
+  }
   return append(RecordKind::accepted, 0, id, bytes_of(submission), error);
 }
 
@@ -127,6 +133,21 @@ std::size_t Journal::stored_status(std::string_view id, std::span<char> out) noe
     return 0;
   }
   if (!record.data.empty()) std::memcpy(out.data(), record.data.data(), record.data.size());
+  return record.data.size();
+}
+
+std::size_t Journal::submission(std::string_view id, std::span<char> out) noexcept {
+  std::lock_guard lock(mutex_);
+  const Entry* entry = index_->find(id);
+  if (entry == nullptr || entry->ended || entry->length > read_buffer_bytes_) return 0;
+  std::size_t read = 0;
+  if (writer_.read_at(entry->offset, {read_buffer_.get(), entry->length}, read) != 0 || read != entry->length) return 0;
+  RecordView record;
+  if (!decode_record({read_buffer_.get(), entry->length}, record) || record.kind != RecordKind::accepted ||
+      record.id != id || record.data.size() > out.size()) {
+    return 0;
+  }
+  std::memcpy(out.data(), record.data.data(), record.data.size());
   return record.data.size();
 }
 

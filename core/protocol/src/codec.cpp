@@ -75,6 +75,15 @@ DecodedSubmission decode_submission_object(const cJSON* root, std::size_t payloa
     }
     decoded.timeout_ms = static_cast<std::uint32_t>(value);
   }
+
+  if (const cJSON* expires = cJSON_GetObjectItemCaseSensitive(root, "expires_at"); expires != nullptr) {
+    const double value = cJSON_IsNumber(expires) ? expires->valuedouble : -1;
+    if (value < 0 || value > static_cast<double>(kMaxExpiresAtMs) || std::floor(value) != value) {
+      return reject(decoded, ErrorCode::bad_request,
+                    "field 'expires_at' must be an integer from 0 to 9007199254740991 (UTC ms)");
+    }
+    decoded.expires_at_ms = static_cast<std::int64_t>(value);
+  }
   return decoded;
 }
 

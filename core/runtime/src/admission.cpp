@@ -20,8 +20,23 @@ using detail::PayloadKind;
 using detail::ReportKind;
 using detail::StopReason;
 
+namespace {
+
+// expires_at is wall-clock time, and the wall clock jumps: a device without
+// a real-time clock boots in 1970 and jumps when NTP syncs. It is read
+// against the wall clock once, when the job is admitted (or recovered after
+// a restart), and kept on the monotonic clock, which does not jump.
+std::int64_t expiry_on_monotonic_clock(std::int64_t expires_at_ms) noexcept {
+  const std::int64_t now = port::monotonic_ms();
+  const std::int64_t left = expires_at_ms - port::wall_ms();
+  // Never 0, which means no expiry.
+  return std::max<std::int64_t>(1, left <= 0 ? now : now + left);
+}
+
+}  // namespace
+
 std::string_view Runtime::Impl::encode_request_submission(const JobRequest& request) noexcept {
-  // {"v":1,"id","type","timeout_ms","params"}. The id and the type are
+  // {"v":1,"id","type","timeout_ms","expires_at","params"}. The id and the type are
   // checked names ([A-Za-z0-9._-]) and the params checked JSON: nothing
   // needs escaping.
   char* const begin = submission_scratch_.get();
@@ -37,6 +52,9 @@ std::string_view Runtime::Impl::encode_request_submission(const JobRequest& requ
   put(request.type.substr(0, kMaxIdLength));
   put("\"");
   if (request.timeout_ms.has_value()) at += std::snprintf(at, 32, ",\"timeout_ms\":%u", *request.timeout_ms);
+  if (request.expires_at_ms.has_value()) {
+    at += std::snprintf(at, 40, ",\"expires_at\":%lld", static_cast<long long>(*request.expires_at_ms));
+  }
   if (!request.params_json.empty()) {
     put(R"(,"params":)");
     put(request.params_json);
@@ -69,10 +87,16 @@ SubmitResult Runtime::Impl::submit_json(std::string_view payload) noexcept {
     // The worker parses the submission again for its params, as received; a
     // job without params skips that.
     const bool has_params = decoded.params != nullptr && decoded.params->child != nullptr;
-    result = admit_locked(decoded.id, decoded.type, decoded.timeout_ms,
-                          has_params ? PayloadKind::submission : PayloadKind::none, payload, payload, 0, admitted);
+    result = admit_locked({.id = decoded.id,
+                           .type = decoded.type,
+                           .timeout_ms = decoded.timeout_ms,
+                           .expires_at_ms = decoded.expires_at_ms,
+                           .kind = has_params ? PayloadKind::submission : PayloadKind::none,
+                           .payload = payload,
+                           .submission = payload},
+                          admitted);
   }
-  if (result.accepted && !admitted.on_loop) wake_a_worker();
+  if (result.accepted && !admitted.on_loop && !admitted.in_backlog) wake_a_worker();
   return result;
 }
 
@@ -84,6 +108,9 @@ SubmitResult Runtime::Impl::submit(const JobRequest& request) noexcept {
   }
   if (request.timeout_ms.has_value() && *request.timeout_ms == 0) {
     return reject(request.id, ErrorCode::bad_request, "timeout_ms must be at least 1");
+  }
+  if (request.expires_at_ms.has_value() && (*request.expires_at_ms < 0 || *request.expires_at_ms > kMaxExpiresAtMs)) {
+    return reject(request.id, ErrorCode::bad_request, "expires_at must be from 0 to 9007199254740991 (UTC ms)");
   }
   SubmitResult result;
   Admitted admitted;
@@ -103,11 +130,25 @@ SubmitResult Runtime::Impl::submit(const JobRequest& request) noexcept {
     // The journal keeps a submission as the wire carries it, so that
     // recovery reads every job one way.
     std::string_view submission;
-    if (journal_ != nullptr) submission = encode_request_submission(request);
-    result = admit_locked(request.id, request.type, request.timeout_ms, kind, request.params_json, submission, 0,
+    if (journal_ != nullptr) {
+      submission = encode_request_submission(request);
+      // Recovery and the backlog read it back into a slot of
+      // max_payload_bytes: params near the limit do not fit with the rest.
+      if (submission.size() > config_.max_payload_bytes) {
+        return reject(request.id, ErrorCode::too_large,
+                      "the job as journaled (params and envelope) is larger than jobs.max_payload_bytes");
+      }
+    }
+    result = admit_locked({.id = request.id,
+                           .type = request.type,
+                           .timeout_ms = request.timeout_ms,
+                           .expires_at_ms = request.expires_at_ms,
+                           .kind = kind,
+                           .payload = request.params_json,
+                           .submission = submission},
                           admitted);
   }
-  if (result.accepted && !admitted.on_loop) wake_a_worker();
+  if (result.accepted && !admitted.on_loop && !admitted.in_backlog) wake_a_worker();
   return result;
 }
 
@@ -117,9 +158,12 @@ void Runtime::Impl::report_admission_locked(const Admitted& admitted) noexcept {
   // already closed by a shutdown.
   if (admitted.on_loop) {
     add_report(admitted.slot, admitted.generation, ReportKind::run_on_loop);
-  } else if (!progress_sinks_.empty()) {
+  } else if (!progress_sinks_.empty() || table_->slot(admitted.slot).expires_ms != 0) {
+    // The loop publishes `queued`, and arms the expiry of a job that has one.
     add_report(admitted.slot, admitted.generation, ReportKind::queued);
   }
+  // Taken in a drain: it stays in the journal, for the restart.
+  if (admitted.for_restart) add_report(admitted.slot, admitted.generation, ReportKind::left_for_restart);
 }
 
 void Runtime::Impl::wake_a_worker() noexcept {
@@ -128,57 +172,81 @@ void Runtime::Impl::wake_a_worker() noexcept {
   work_ready_.notify_one();
 }
 
-SubmitResult Runtime::Impl::admit_locked(std::string_view id, std::string_view type,
-                                         std::optional<std::uint32_t> timeout_ms, PayloadKind kind,
-                                         std::string_view payload, std::string_view submission,
-                                         std::uint64_t journaled, Admitted& admitted) noexcept {
-  if (!accepting_) return reject(id, ErrorCode::shutting_down, "the runtime is shutting down");
+SubmitResult Runtime::Impl::admit_locked(const Admission& job, Admitted& admitted) noexcept {
+  const std::string_view id = job.id;
+  const std::string_view type = job.type;
+  const std::uint64_t journaled = job.journaled;
+  // With a journal a drain goes on taking jobs, for after the restart,
+  // until the loop closes.
+  const bool draining = !accepting_;
+  if (draining && (journal_ == nullptr || closed_)) {
+    return reject(id, ErrorCode::shutting_down, "the runtime is shutting down");
+  }
   const auto handler = std::find(handler_names_.begin(), handler_names_.end(), type);
   if (handler == handler_names_.end()) return reject(id, ErrorCode::unknown_type, "no handler is registered for this type");
   if (table_->find(id, port::monotonic_ms()).kind != detail::JobIds::Found::Kind::none) {
     return reject(id, ErrorCode::duplicate, "a job with this id is in flight or finished recently");
   }
   const bool on_loop = handler_options_[static_cast<std::size_t>(handler - handler_names_.begin())].runs_on_loop;
-  // A recovered job (journaled) held a slot before the restart, waiting or
-  // running: it gets one again even past the queue's capacity.
-  const bool recovered = journaled != 0;
-  if (!table_->has_room(!on_loop, recovered)) return reject(id, ErrorCode::queue_full, "the job queue is full");
+  // Room in the queue; or, with a journal, in the backlog: the journal
+  // alone keeps the job until the queue has room (or, in a drain, for the
+  // restart), up to journal.max_pending jobs.
+  const bool to_queue = !draining && table_->has_room(!on_loop);
+  if (!to_queue && (journal_ == nullptr || !table_->has_backlog_room())) {
+    return reject(id, ErrorCode::queue_full,
+                  journal_ == nullptr ? "the job queue is full" : "the job queue and the journal's backlog are full");
+  }
   std::uint64_t ticket = journaled;
   if (journal_ != nullptr && ticket == 0) {
     // Recorded before the job can run or be heard of; it has room, so a
     // recorded job is never refused after.
     int error = 0;
-    ticket = journal_->accepted(id, submission, error);
+    ticket = journal_->accepted(id, job.submission, error);
+    if (ticket == 0 && error == ENOBUFS) {
+      return reject(id, ErrorCode::queue_full, "the journal holds journal.max_pending jobs already");
+    }
     if (ticket == 0) {
       return reject(id, ErrorCode::unavailable,
                     error == ENOSPC ? "the journal's disk is full" : "the journal cannot record the job");
     }
   }
-  JobSlot* slot = table_->take_free_slot();
+  JobSlot* slot = table_->take_free_slot(to_queue);
   std::memcpy(slot->id.data(), id.data(), id.size());
   slot->id[id.size()] = '\0';
   slot->id_length = static_cast<std::uint8_t>(id.size());
   slot->handler = static_cast<std::uint16_t>(handler - handler_names_.begin());
   const std::uint32_t type_limit = handler_options_[slot->handler].timeout_ms;
-  slot->timeout_ms = timeout_ms.value_or(type_limit != 0 ? type_limit : config_.default_timeout_ms);
+  slot->timeout_ms = job.timeout_ms.value_or(type_limit != 0 ? type_limit : config_.default_timeout_ms);
   if (type_limit != 0 && slot->timeout_ms > type_limit) slot->timeout_ms = type_limit;
-  slot->payload_kind = kind;
-  slot->payload_length = kind == PayloadKind::none ? 0 : static_cast<std::uint32_t>(payload.size());
-  std::memcpy(slot->payload, payload.data(), slot->payload_length);
+  slot->expires_ms = job.expires_at_ms ? expiry_on_monotonic_clock(*job.expires_at_ms) : 0;
+  if (to_queue) {
+    slot->payload_kind = job.kind;
+    slot->payload_length = job.kind == PayloadKind::none ? 0 : static_cast<std::uint32_t>(job.payload.size());
+    std::memcpy(slot->payload, job.payload.data(), slot->payload_length);
+  } else {
+    // Read back from the journal, as journaled, when it leaves the backlog.
+    slot->payload_kind = job.kind == PayloadKind::none ? PayloadKind::none : PayloadKind::submission;
+    slot->payload_length = 0;
+  }
   slot->started_ns = 0;
   slot->handler_succeeded = false;
   slot->result_length = 0;
+  slot->error = {};
   slot->state.store(JobState::queued, std::memory_order_relaxed);
   slot->stop.store(StopReason::none, std::memory_order_relaxed);
   slot->accepted_ticket = ticket;
   slot->started_ticket = 0;
   slot->ended_ticket = 0;
-  const bool admitted_now = table_->admit(*slot, !on_loop, recovered);
-  check(admitted_now, "a job was refused after has_room() said there was room");
+  if (to_queue) {
+    const bool admitted_now = table_->admit(*slot, !on_loop);
+    check(admitted_now, "a job was refused after has_room() said there was room");
+  } else {
+    table_->admit_to_backlog(*slot);
+  }
   SubmitResult result;
   result.accepted = true;
   detail::copy_cut(result.id, id);
-  admitted = {table_->index_of(*slot), slot->generation, on_loop};
+  admitted = {table_->index_of(*slot), slot->generation, on_loop && to_queue, !to_queue, draining};
   report_admission_locked(admitted);
   return result;
 }
@@ -216,6 +284,13 @@ bool Runtime::Impl::cancel(std::string_view id) noexcept {
   if (!started_ || !is_valid_id(id)) return false;
   std::lock_guard lock(table_->mutex());
   const detail::JobIds::Found found = table_->find(id, port::monotonic_ms());
+  if (found.kind == detail::JobIds::Found::Kind::finished && found.state == JobState::queued && journal_ != nullptr) {
+    // Left in the journal by a shutdown: it ends canceled at the restart.
+    int error = 0;
+    if (journal_->cancel_requested(id, error) == 0) return false;
+    log_.write(LogLevel::info, "job cancel recorded for the restart", {{"job", id}});
+    return true;
+  }
   if (found.kind != detail::JobIds::Found::Kind::in_flight) return false;
   JobSlot& slot = table_->slot(found.slot);
   if (slot.stop.load(std::memory_order_acquire) != StopReason::none) return false;

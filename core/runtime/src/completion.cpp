@@ -25,6 +25,9 @@ void Runtime::Impl::on_reports(void* self_pointer) {
     // Nothing waits, but nothing more can be promised: stop all the same.
     self->abandon_held();
   }
+  // Room the jobs that ended freed: the backlog moves up. What it hands to
+  // the loop itself is read at once.
+  if (self->journal_ != nullptr && self->promote_backlog()) self->read_reports();
   if (self->shutdown_requested_.load() && !self->shutdown_begun_) self->begin_shutdown();
   self->finish_if_done();
 }
@@ -47,7 +50,13 @@ void Runtime::Impl::handle(const Report& report) noexcept {
   if (slot.generation != report.generation) return;
   switch (report.kind) {
     case ReportKind::queued:
-      deliver_through(slot, JobState::queued);
+      if (!progress_sinks_.empty()) deliver_through(slot, JobState::queued);
+      if (slot.expires_ms != 0 && !slot.ran && !slot.terminal_delivered) {
+        // Until a worker reports the start (which arms the timeout in its
+        // place), the job's timer is its expiry.
+        const std::int64_t left = std::max<std::int64_t>(0, slot.expires_ms - static_cast<std::int64_t>(uv_now(&loop_)));
+        uv_timer_start(&slot.timer, &Impl::on_job_timer, static_cast<std::uint64_t>(left), 0);
+      }
       break;
     case ReportKind::started: {
       slot.ran = true;
@@ -74,13 +83,28 @@ void Runtime::Impl::handle(const Report& report) noexcept {
     case ReportKind::run_on_loop:
       run_on_loop(slot);
       break;
+    case ReportKind::left_for_restart: {
+      // Unless a cancel took it first, it ends without a status but
+      // `queued`, and runs after the restart.
+      bool left = false;
+      {
+        std::lock_guard lock(table_->mutex());
+        left = table_->remove_waiting(slot);
+      }
+      if (!left) break;
+      slot.parked = true;
+      end_job(slot);
+      break;
+    }
   }
 }
 
 void Runtime::Impl::run_on_loop(JobSlot& slot) noexcept {
-  // Canceled before its turn: it ends without running.
+  // Canceled or expired before its turn: it ends without running.
   auto queued = JobState::queued;
-  if (slot.stop.load(std::memory_order_acquire) == StopReason::none &&
+  if (expired(slot, port::monotonic_ms())) {
+    slot.error = JobError::make(ErrorCode::expired, "the job was not started before its expires_at");
+  } else if (slot.stop.load(std::memory_order_acquire) == StopReason::none &&
       slot.state.compare_exchange_strong(queued, JobState::running, std::memory_order_acq_rel)) {
     slot.started_ns = port::monotonic_ns();
     slot.ran = true;
@@ -95,7 +119,11 @@ void Runtime::Impl::end_job(JobSlot& slot) noexcept {
   uv_timer_stop(&slot.timer);
   if (slot.parked) {
     // A shutdown leaves it to the journal: no status, it runs after the
-    // restart.
+    // restart. A `queued` that waits for its record goes out first.
+    if (slot.held && !is_terminal(slot.held_state)) {
+      slot.retire_pending = true;
+      return;
+    }
     retire(slot);
     return;
   }
@@ -129,10 +157,13 @@ void Runtime::Impl::end_job(JobSlot& slot) noexcept {
 
 void Runtime::Impl::retire(JobSlot& slot) noexcept {
   if (slot.held) --held_count_;
+  // A job left in the journal for the restart is remembered as queued: a
+  // resubmission is a duplicate, and a cancel is recorded for the restart.
+  const JobState remembered = slot.parked ? JobState::queued : slot.terminal_state;
   slot.queued_sent = slot.running_sent = slot.terminal_delivered = slot.ran = false;
   slot.terminal_decided = slot.held = slot.retire_pending = slot.parked = false;
   std::lock_guard lock(table_->mutex());
-  table_->retire(slot, slot.terminal_state, port::monotonic_ms());
+  table_->retire(slot, remembered, port::monotonic_ms());
   if (table_->in_flight() == 0) all_finished_.notify_all();
 }
 
@@ -265,7 +296,7 @@ void Runtime::Impl::release_held() noexcept {
     slot.held = false;
     --held_count_;
     deliver_through(slot, slot.held_state);
-    if (slot.terminal_delivered && slot.retire_pending) retire(slot);
+    if (slot.retire_pending && (slot.terminal_delivered || slot.parked)) retire(slot);
   }
 }
 
@@ -299,6 +330,24 @@ void Runtime::Impl::on_job_timer(uv_timer_t* handle) {
   const std::uint32_t generation = slot.generation;
   on_reports(self);
   if (slot.generation != generation || slot.terminal_delivered || slot.terminal_decided) return;
+  // libuv stops a one-shot timer before its callback: active again, it was
+  // armed anew by a report just read (the worker's start turns an expiry
+  // into the timeout), and this firing is stale.
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(&slot.timer))) return;
+  if (!slot.ran) {
+    // Its expiry: a job still waiting for a worker ends without running.
+    // One a worker has just taken is left to it (the worker sees the expiry
+    // too), and its start report arms the timeout.
+    bool taken_out = false;
+    {
+      std::lock_guard lock(self->table_->mutex());
+      taken_out = self->table_->remove_waiting(slot);
+    }
+    if (!taken_out) return;
+    slot.error = JobError::make(ErrorCode::expired, "the job was not started before its expires_at");
+    self->end_job(slot);
+    return;
+  }
   auto expected = StopReason::none;
   if (!slot.stop.compare_exchange_strong(expected, StopReason::timed_out, std::memory_order_acq_rel)) return;
   self->log_.write(LogLevel::warn, "job timed out", {{"job", slot.id_view()}});

@@ -22,7 +22,8 @@
 namespace edgerun::detail {
 
 // run_on_loop: a job of a handler that runs on the loop waits for its turn.
-enum class ReportKind : std::uint8_t { queued, started, finished, cancel_decided, run_on_loop };
+// left_for_restart: a job taken during a drain stays in the journal.
+enum class ReportKind : std::uint8_t { queued, started, finished, cancel_decided, run_on_loop, left_for_restart };
 
 struct Report {
   std::uint32_t slot = 0;

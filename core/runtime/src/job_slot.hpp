@@ -28,6 +28,11 @@ enum class PayloadKind : std::uint8_t { none, submission, params };
 
 inline constexpr std::uint32_t kNoSlot = 0xFFFFFFFFu;
 
+// Where a job in flight waits, if it waits: in the queue for a worker, or,
+// with a journal, in the backlog, whose jobs are kept by the journal alone
+// until the queue has room (and a slot's buffers are free) for them.
+enum class SlotList : std::uint8_t { none, queue, backlog };
+
 struct JobSlot {
   // Written at admission under the table lock, before a worker can see the
   // job; read by the worker and the loop after that.
@@ -35,15 +40,23 @@ struct JobSlot {
   std::uint8_t id_length = 0;
   std::uint16_t handler = 0;
   std::uint32_t timeout_ms = 0;
+  // When it expires unstarted (expires_at), on the monotonic clock in ms; 0:
+  // never.
+  std::int64_t expires_ms = 0;
   PayloadKind payload_kind = PayloadKind::none;
   std::uint32_t payload_length = 0;
-  char* payload = nullptr;  // max_payload_bytes, set once by start()
+  // max_payload_bytes and max_result_bytes + slack, from the table's pool
+  // while has_buffers (a job in the backlog has none).
+  char* payload = nullptr;
 
   // Table lock: whether the slot holds a job, which one (reports carry the
-  // generation, so a late one about a retired job is ignored), and its place
-  // in the queue of jobs waiting for a worker.
+  // generation, so a late one about a retired job is ignored), its place in
+  // the queue of jobs waiting for a worker or in the backlog of jobs waiting
+  // in the journal for room in that queue, and whether it has buffers
+  // (payload, result) for running.
   bool in_use = false;
-  bool waiting = false;
+  SlotList list = SlotList::none;
+  bool has_buffers = false;
   std::uint32_t generation = 0;
   std::uint32_t prev_waiting = kNoSlot;
   std::uint32_t next_waiting = kNoSlot;
@@ -63,7 +76,7 @@ struct JobSlot {
   std::int64_t started_ns = 0;
   bool handler_succeeded = false;
   std::uint32_t result_length = 0;  // 0: no result, delivered as {}
-  char* result = nullptr;           // max_result_bytes + slack, set once by start()
+  char* result = nullptr;
   JobError error;
 
   // Loop thread only.

@@ -5,18 +5,19 @@
 namespace edgerun::detail {
 
 JobTable::JobTable(const Sizes& sizes)
-    : slot_count_(sizes.slots),
+    : slot_count_(sizes.slots < sizes.buffers ? sizes.buffers : sizes.slots),
+      buffer_count_(sizes.buffers),
       queue_capacity_(sizes.queue_capacity),
-      slots_(new JobSlot[sizes.slots]),
-      buffers_(new char[(sizes.payload_bytes + sizes.result_bytes) * sizes.slots]),
-      ids_(sizes.slots, sizes.finished_ids, sizes.finished_id_ttl_ms) {
+      payload_bytes_(sizes.payload_bytes),
+      buffer_bytes_(sizes.payload_bytes + sizes.result_bytes),
+      slots_(new JobSlot[slot_count_]),
+      buffers_(new char[buffer_bytes_ * sizes.buffers]),
+      ids_(slot_count_, sizes.finished_ids, sizes.finished_id_ttl_ms) {
   free_.reserve(slot_count_);
-  for (std::uint32_t i = 0; i < slot_count_; ++i) {
-    slots_[i].payload = buffers_.get() + (sizes.payload_bytes + sizes.result_bytes) * i;
-    slots_[i].result = slots_[i].payload + sizes.payload_bytes;
-  }
-  // Pushed in reverse so that slot 0 is taken first.
+  free_buffers_.reserve(buffer_count_);
+  // Pushed in reverse so that slot 0 and buffer 0 are taken first.
   for (std::uint32_t i = slot_count_; i > 0; --i) free_.push_back(i - 1);
+  for (std::uint32_t i = buffer_count_; i > 0; --i) free_buffers_.push_back(i - 1);
 }
 
 JobIds::Found JobTable::find(std::string_view id, std::int64_t now_ms) const noexcept {
@@ -24,34 +25,71 @@ JobIds::Found JobTable::find(std::string_view id, std::int64_t now_ms) const noe
       id, hash_id(id), [this](std::uint32_t index) { return slots_[index].id_view(); }, [now_ms] { return now_ms; });
 }
 
-JobSlot* JobTable::take_free_slot() noexcept {
-  if (free_.empty()) return nullptr;
+JobSlot* JobTable::take_free_slot(bool with_buffers) noexcept {
+  if (free_.empty() || (with_buffers && free_buffers_.empty())) return nullptr;
   JobSlot& slot = slots_[free_.back()];
   free_.pop_back();
+  if (with_buffers) attach_buffers(slot);
   return &slot;
 }
 
-bool JobTable::admit(JobSlot& slot, bool for_workers, bool beyond_capacity) noexcept {
-  const std::uint32_t index = index_of(slot);
-  if (for_workers && !beyond_capacity && waiting_ >= queue_capacity_) {
-    free_.push_back(index);
-    return false;
-  }
+void JobTable::attach_buffers(JobSlot& slot) noexcept {
+  char* const buffer = buffers_.get() + buffer_bytes_ * free_buffers_.back();
+  free_buffers_.pop_back();
+  slot.payload = buffer;
+  slot.result = buffer + payload_bytes_;
+  slot.has_buffers = true;
+}
+
+void JobTable::detach_buffers(JobSlot& slot) noexcept {
+  if (!slot.has_buffers) return;
+  free_buffers_.push_back(static_cast<std::uint32_t>((slot.payload - buffers_.get()) / buffer_bytes_));
+  slot.payload = slot.result = nullptr;
+  slot.has_buffers = false;
+}
+
+void JobTable::mark_in_flight(JobSlot& slot) noexcept {
   slot.in_use = true;
   ++in_flight_;
-  ids_.add_in_flight(hash_id(slot.id_view()), index);
-  if (!for_workers) return true;
-  slot.waiting = true;
-  slot.prev_waiting = last_waiting_;
-  slot.next_waiting = kNoSlot;
-  if (last_waiting_ == kNoSlot) {
-    first_waiting_ = index;
-  } else {
-    slots_[last_waiting_].next_waiting = index;
+  ids_.add_in_flight(hash_id(slot.id_view()), index_of(slot));
+}
+
+bool JobTable::admit(JobSlot& slot, bool for_workers) noexcept {
+  if (!slot.has_buffers || (for_workers && (waiting_ >= queue_capacity_ || backlog_ != 0))) {
+    give_back(slot);
+    return false;
   }
-  last_waiting_ = index;
-  if (++waiting_ > waiting_high_water_) waiting_high_water_ = waiting_;
+  mark_in_flight(slot);
+  if (for_workers) push_back(slot, SlotList::queue);
   return true;
+}
+
+void JobTable::admit_to_backlog(JobSlot& slot) noexcept {
+  mark_in_flight(slot);
+  push_back(slot, SlotList::backlog);
+}
+
+void JobTable::enqueue(JobSlot& slot) noexcept { push_back(slot, SlotList::queue); }
+
+void JobTable::push_back(JobSlot& slot, SlotList list) noexcept {
+  const std::uint32_t index = index_of(slot);
+  const bool queue = list == SlotList::queue;
+  std::uint32_t& first = queue ? first_waiting_ : first_backlog_;
+  std::uint32_t& last = queue ? last_waiting_ : last_backlog_;
+  slot.list = list;
+  slot.prev_waiting = last;
+  slot.next_waiting = kNoSlot;
+  if (last == kNoSlot) {
+    first = index;
+  } else {
+    slots_[last].next_waiting = index;
+  }
+  last = index;
+  if (queue) {
+    if (++waiting_ > waiting_high_water_) waiting_high_water_ = waiting_;
+  } else if (++backlog_ > backlog_high_water_) {
+    backlog_high_water_ = backlog_;
+  }
 }
 
 JobSlot* JobTable::pop_waiting() noexcept {
@@ -62,20 +100,23 @@ JobSlot* JobTable::pop_waiting() noexcept {
 }
 
 bool JobTable::remove_waiting(JobSlot& slot) noexcept {
-  if (!slot.waiting) return false;
+  if (slot.list == SlotList::none) return false;
+  const bool queue = slot.list == SlotList::queue;
+  std::uint32_t& first = queue ? first_waiting_ : first_backlog_;
+  std::uint32_t& last = queue ? last_waiting_ : last_backlog_;
   if (slot.prev_waiting == kNoSlot) {
-    first_waiting_ = slot.next_waiting;
+    first = slot.next_waiting;
   } else {
     slots_[slot.prev_waiting].next_waiting = slot.next_waiting;
   }
   if (slot.next_waiting == kNoSlot) {
-    last_waiting_ = slot.prev_waiting;
+    last = slot.prev_waiting;
   } else {
     slots_[slot.next_waiting].prev_waiting = slot.prev_waiting;
   }
-  slot.waiting = false;
+  slot.list = SlotList::none;
   slot.prev_waiting = slot.next_waiting = kNoSlot;
-  --waiting_;
+  --(queue ? waiting_ : backlog_);
   return true;
 }
 
@@ -84,6 +125,7 @@ void JobTable::retire(JobSlot& slot, JobState terminal, std::int64_t now_ms) noe
   ids_.finish(slot.id.data(), slot.id_length, hash_id(slot.id_view()), index, terminal, now_ms);
   slot.in_use = false;
   ++slot.generation;
+  detach_buffers(slot);
   free_.push_back(index);
   --in_flight_;
 }

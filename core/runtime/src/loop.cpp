@@ -30,6 +30,9 @@ Status Runtime::Impl::run() {
   // After the components started: the transport keeps what it cannot
   // publish yet in its outbox.
   if (!to_republish_.empty()) republish_stored_statuses();
+  // Recovery may have left jobs in the backlog, and no report may come to
+  // move them.
+  if (journal_ != nullptr) (void)promote_backlog();
   // A shutdown requested before run() woke nothing yet.
   if (shutdown_requested_.load()) begin_shutdown();
   uv_run(&loop_, UV_RUN_DEFAULT);
@@ -96,6 +99,7 @@ void Runtime::Impl::cancel_all() noexcept {
   }
 }
 
+// The jobs waiting in the queue and in the backlog.
 void Runtime::Impl::park_waiting_jobs() noexcept {
   std::uint32_t parked = 0;
   {
@@ -152,6 +156,9 @@ void Runtime::Impl::finish_if_done() noexcept {
   {
     std::lock_guard lock(table_->mutex());
     if (table_->in_flight() != 0) return;
+    // A drain with a journal takes jobs for the restart until here: the
+    // loop that would record their `queued` is closing.
+    closed_ = true;
   }
   stopped_ = true;
   uv_timer_stop(&drain_timer_);
@@ -214,6 +221,8 @@ void Runtime::Impl::refresh_metrics() noexcept {
   std::uint32_t running = 0;
   std::uint32_t waiting = 0;
   std::uint32_t high_water = 0;
+  std::uint32_t backlog = 0;
+  std::uint32_t backlog_high_water = 0;
   {
     std::lock_guard lock(table_->mutex());
     for (std::uint32_t i = 0; i < table_->slot_count(); ++i) {
@@ -222,6 +231,8 @@ void Runtime::Impl::refresh_metrics() noexcept {
     }
     waiting = table_->waiting();
     high_water = table_->waiting_high_water();
+    backlog = table_->backlog();
+    backlog_high_water = table_->backlog_high_water();
   }
   metrics_.set(builtin_.jobs_running, running);
   metrics_.set(builtin_.queue_depth, waiting);
@@ -244,6 +255,8 @@ void Runtime::Impl::refresh_metrics() noexcept {
     metrics_.set(builtin_.journal_rewrites, static_cast<double>(journal.rewrites));
     metrics_.set(builtin_.journal_pending, static_cast<double>(journal.pending));
     metrics_.set(builtin_.journal_failed, journal.failed ? 1 : 0);
+    metrics_.set(builtin_.backlog_depth, backlog);
+    metrics_.set(builtin_.backlog_high_water, backlog_high_water);
   }
   std::size_t arena_high = 0;
   for (std::size_t i = 0; i <= workers_count_ + 1; ++i) arena_high = std::max(arena_high, arenas_[i].high_water());

@@ -107,8 +107,14 @@ SubmitResult Runtime::Impl::admit_recovered(std::string_view submission, std::ui
       return result;
     }
     const bool has_params = decoded.params != nullptr && decoded.params->child != nullptr;
-    result = admit_locked(decoded.id, decoded.type, decoded.timeout_ms,
-                          has_params ? PayloadKind::submission : PayloadKind::none, submission, submission, ticket,
+    result = admit_locked({.id = decoded.id,
+                           .type = decoded.type,
+                           .timeout_ms = decoded.timeout_ms,
+                           .expires_at_ms = decoded.expires_at_ms,
+                           .kind = has_params ? PayloadKind::submission : PayloadKind::none,
+                           .payload = submission,
+                           .submission = submission,
+                           .journaled = ticket},
                           admitted);
     if (!result.accepted) return result;
     JobSlot& slot = table_->slot(admitted.slot);

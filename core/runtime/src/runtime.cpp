@@ -104,18 +104,24 @@ Status Runtime::Impl::start() {
   // has delivered its terminal status and retired it. The two slots per
   // worker beyond the queue's capacity cover jobs that ended and wait for
   // the loop, so that a full queue is what refuses a job, not that wait.
-  const std::uint32_t slot_count = config_.queue_capacity + 2 * workers_count_;
+  // With a journal, the jobs it keeps beyond those (its backlog, up to its
+  // max_pending) hold slots without buffers.
+  const std::uint32_t buffer_count = config_.queue_capacity + 2 * workers_count_;
+  const std::uint32_t slot_count =
+      journal_ != nullptr ? std::max(buffer_count, journal_->max_pending()) : buffer_count;
   result_buffer_bytes_ = config_.max_result_bytes + kPrintSlack;
   table_ = std::make_unique<detail::JobTable>(detail::JobTable::Sizes{
       .slots = slot_count,
+      .buffers = buffer_count,
       .queue_capacity = config_.queue_capacity,
       .finished_ids = config_.finished_ids,
       .finished_id_ttl_ms = config_.finished_id_ttl_ms,
       .payload_bytes = config_.max_payload_bytes,
       .result_bytes = result_buffer_bytes_,
   });
-  // A job generation adds at most four reports (queued, started, a cancel
-  // decided, finished), and a slot's reports of its previous generation may
+  // A job generation adds at most four reports (queued, then started, a
+  // cancel decided and finished; or run_on_loop; or left_for_restart and
+  // finished), and a slot's reports of its previous generation may
   // still wait when the loop retires it and it is taken again: at most one
   // cancel decision, which the loop reads before the new generation's.
   inbox_ = std::make_unique<detail::Inbox>(std::size_t{slot_count} * 5);
@@ -127,7 +133,7 @@ Status Runtime::Impl::start() {
     arenas_[i].assign(std::span<std::byte>(arena_memory_.get() + i * config_.json_arena_bytes, config_.json_arena_bytes));
   }
   events_ = std::make_unique<detail::EventRing>(config_.event_records, config_.event_max_bytes);
-  if (journal_ != nullptr) submission_scratch_.reset(new char[config_.max_payload_bytes + 2 * kMaxIdLength + 96]);
+  if (journal_ != nullptr) submission_scratch_.reset(new char[config_.max_payload_bytes + 2 * kMaxIdLength + 128]);
   if (config_.log_to_stderr) log_sinks_.insert(log_sinks_.begin(), &stderr_sink_);
   for (StatusSink* sink : status_sinks_) {
     if (sink->wants_progress()) progress_sinks_.push_back(sink);
@@ -144,6 +150,10 @@ Status Runtime::Impl::start() {
     builtin_.journal_rewrites = m.counter("edgerun_journal_rewrites_total");
     builtin_.journal_pending = m.gauge("edgerun_journal_pending_jobs");
     builtin_.journal_failed = m.gauge("edgerun_journal_failed");
+    // Jobs beyond the queue, kept by the journal alone; those refused past
+    // it are counted as queue_full rejections.
+    builtin_.backlog_depth = m.gauge("edgerun_backlog_depth");
+    builtin_.backlog_high_water = m.gauge("edgerun_backlog_high_water");
   }
 
   if (int rc = uv_loop_init(&loop_); rc != 0) return Status::error("uv_loop_init: %s", uv_strerror(rc));
@@ -172,6 +182,7 @@ Status Runtime::Impl::start() {
   if (journal_ != nullptr) {
     if (Status recovered = recover_from_journal(); !recovered) {
       accepting_ = false;
+      closed_ = true;  // nor for a restart: no loop will run
       return recovered;
     }
   }

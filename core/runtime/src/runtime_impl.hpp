@@ -75,7 +75,7 @@ class Runtime::Impl {
     MetricId results_too_large, finished_ids_evicted;
     // With a journal.
     MetricId journal_bytes, journal_sequence, journal_syncs, journal_append_failures, journal_rewrites,
-        journal_pending, journal_failed;
+        journal_pending, journal_failed, backlog_depth, backlog_high_water;
   };
 
   RuntimeConfig config_;
@@ -113,14 +113,25 @@ class Runtime::Impl {
   struct Admitted {
     std::uint32_t slot = 0;
     std::uint32_t generation = 0;
-    bool on_loop = false;  // HandlerOptions::runs_on_loop
+    bool on_loop = false;  // HandlerOptions::runs_on_loop, run now
+    bool in_backlog = false;
+    bool for_restart = false;  // taken in a drain
   };
-  // Table lock held. `payload` is copied into the slot as it is.
-  // `journaled`: the job's accepted record (recovery), or 0 to write one
-  // with `submission`, the bytes to journal.
-  SubmitResult admit_locked(std::string_view id, std::string_view type, std::optional<std::uint32_t> timeout_ms,
-                            detail::PayloadKind kind, std::string_view payload, std::string_view submission,
-                            std::uint64_t journaled, Admitted& admitted) noexcept;
+  // A job to admit, decoded from a submission or given as a JobRequest.
+  struct Admission {
+    std::string_view id;
+    std::string_view type;
+    std::optional<std::uint32_t> timeout_ms;
+    std::optional<std::int64_t> expires_at_ms;  // UTC
+    detail::PayloadKind kind = detail::PayloadKind::none;
+    std::string_view payload;  // copied into the slot as it is
+    // The bytes to journal; `journaled`: the job's accepted record
+    // (recovery), or 0 to write one.
+    std::string_view submission;
+    std::uint64_t journaled = 0;
+  };
+  // Table lock held.
+  SubmitResult admit_locked(const Admission& job, Admitted& admitted) noexcept;
   // Table lock: a JobRequest as a submission, in submission_scratch_.
   std::string_view encode_request_submission(const JobRequest& request) noexcept;
   // Under the table lock: reports `queued` (or queues a loop job's run).
@@ -137,6 +148,11 @@ class Runtime::Impl {
   // started record and waits until it is durable. False when it cannot.
   bool journal_started(detail::JobSlot& slot) noexcept;
   void run_job(detail::JobSlot& slot, JsonArena& arena, std::uint32_t worker) noexcept;
+
+  // The backlog (backlog.cpp), on the loop: its oldest jobs move into the
+  // queue while there is room, their submissions read back from the
+  // journal. True when it handed a job to the loop itself (a report to read).
+  bool promote_backlog() noexcept;
 
   // Completion, on the loop (completion.cpp).
   static void on_reports(void* self);
@@ -161,6 +177,10 @@ class Runtime::Impl {
   JobStatusView status_view(const detail::JobSlot& slot) const noexcept;
   JobStatusView terminal_view(const detail::JobSlot& slot, JobState state) const noexcept;
   static void on_job_timer(uv_timer_t* handle);
+  // Whether the job has an expires_at that passed before it started.
+  static bool expired(const detail::JobSlot& slot, std::int64_t now_ms) noexcept {
+    return slot.expires_ms != 0 && now_ms >= slot.expires_ms;
+  }
   void wake_waiting_handlers() noexcept;
 
   // Lifecycle (loop.cpp).
@@ -206,6 +226,7 @@ class Runtime::Impl {
   mutable std::condition_variable work_ready_;
   mutable std::condition_variable all_finished_;
   bool accepting_ = false;     // table lock
+  bool closed_ = false;        // table lock: the loop is closing, nothing more is taken
   bool workers_stop_ = false;  // table lock
 
   // Cancellation wakes handlers that wait in wait_for_cancel().

@@ -87,6 +87,13 @@ void Runtime::Impl::worker_main(std::uint32_t worker) noexcept {
       work_ready_.wait(lock, [this] { return workers_stop_ || table_->waiting() != 0; });
       if (workers_stop_) return;
       slot = table_->pop_waiting();
+      if (expired(*slot, port::monotonic_ms())) {
+        // The loop's expiry timer may not have run yet: the job ends all
+        // the same without running.
+        slot->error = JobError::make(ErrorCode::expired, "the job was not started before its expires_at");
+        report(*slot, ReportKind::finished);
+        continue;
+      }
       // Only a queued job becomes running: a cancel that got in first has
       // already decided its end.
       auto queued = JobState::queued;

@@ -34,8 +34,8 @@ struct JournalOptions {
   std::uint32_t batch_ms = 10;
   // Past this size the live records are rewritten into a new file.
   std::uint64_t max_file_bytes = 64ull << 20;
-  // Jobs accepted and not ended at most (the runtime's slots, and what
-  // recovery may find beyond them).
+  // Jobs accepted and not ended at most: those the runtime's queue and
+  // workers hold, and its backlog beyond them.
   std::uint32_t max_pending = 256;
   std::uint32_t finished_ids = 1024;
   // The largest submission and result: size the records.
@@ -63,6 +63,8 @@ class Journal final : public JobJournal {
   bool wait_durable(Ticket ticket) noexcept override;
   bool failed() const noexcept override { return writer_.failed(); }
   std::size_t stored_status(std::string_view id, std::span<char> out) noexcept override;
+  std::uint32_t max_pending() const noexcept override { return options_.max_pending; }
+  std::size_t submission(std::string_view id, std::span<char> out) noexcept override;
   void close() noexcept override;
 
   JournalHead head() const noexcept override;

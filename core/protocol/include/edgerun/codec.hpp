@@ -33,10 +33,17 @@ struct DecodedSubmission {
   std::string_view type;
   const cJSON* params = nullptr;  // an object, or nullptr for {}
   std::optional<std::uint32_t> timeout_ms;
+  // UTC ms since the epoch: a job not started by then ends failed/expired.
+  std::optional<std::int64_t> expires_at_ms;
 };
 
+// The largest `expires_at` taken: the largest integer a double (and so every
+// JSON parser) holds exactly.
+inline constexpr std::int64_t kMaxExpiresAtMs = (std::int64_t{1} << 53) - 1;
+
 // Decodes `payload` as a job submission. Checks, in order: JSON, id, version,
-// size (max_payload_bytes), the type, params and timeout_ms fields.
+// size (max_payload_bytes), the type, params, timeout_ms and expires_at
+// fields.
 DecodedSubmission decode_submission(std::string_view payload, std::size_t max_payload_bytes) noexcept;
 
 // Validates the fields of an already parsed submission object (the part of

@@ -27,13 +27,15 @@ enum class ErrorCode : std::uint8_t {
   exit_status,
   result_too_large,
   interrupted,
+  // Not started before the submission's expires_at.
+  expired,
 };
 
-inline constexpr std::array<std::string_view, 13> kErrorCodeNames{
+inline constexpr std::array<std::string_view, 14> kErrorCodeNames{
     "bad_json",      "bad_request", "unknown_type",  "queue_full",  "too_large",        "duplicate",   "bad_version",
-    "shutting_down", "unavailable", "handler_error", "exit_status", "result_too_large", "interrupted",
+    "shutting_down", "unavailable", "handler_error", "exit_status", "result_too_large", "interrupted", "expired",
 };
-static_assert(kErrorCodeNames.size() == static_cast<std::size_t>(ErrorCode::interrupted) + 1,
+static_assert(kErrorCodeNames.size() == static_cast<std::size_t>(ErrorCode::expired) + 1,
               "every ErrorCode needs its wire name");
 
 inline constexpr std::size_t kRejectionCodeCount = static_cast<std::size_t>(ErrorCode::unavailable) + 1;

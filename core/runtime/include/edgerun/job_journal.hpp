@@ -72,9 +72,10 @@ class JobJournal {
   virtual void set_on_durable(void (*callback)(void* context), void* context) noexcept = 0;
 
   // Any thread. Each returns the record's ticket, or 0 with `error` set
-  // (ENOSPC: the disk is full; EIO: the journal failed) when it could not be
-  // written: the runtime then refuses the job (`unavailable`) or holds what
-  // the record would allow.
+  // (ENOSPC: the disk is full; EIO: the journal failed; ENOBUFS, from
+  // accepted(): max_pending jobs are pending) when it could not be written:
+  // the runtime then refuses the job (`unavailable`, or `queue_full` for
+  // ENOBUFS) or holds what the record would allow.
   virtual Ticket accepted(std::string_view id, std::string_view submission, int& error) noexcept = 0;
   virtual Ticket started(std::string_view id, int& error) noexcept = 0;
   virtual Ticket cancel_requested(std::string_view id, int& error) noexcept = 0;
@@ -93,6 +94,15 @@ class JobJournal {
   // nothing more can be promised, so the runtime stops, and a restart
   // recovers what the disk holds.
   virtual bool failed() const noexcept = 0;
+
+  // Jobs accepted and not ended it follows at most: accepted() refuses one
+  // more with ENOBUFS. The runtime keeps those beyond its queue in the
+  // journal alone (its backlog), and reads them back with submission().
+  virtual std::uint32_t max_pending() const noexcept = 0;
+  // Loop thread: copies the submission of the pending job `id`, as
+  // accepted() took it, into `out`; its length, or 0 when the job is not
+  // pending, cannot be read or does not fit.
+  virtual std::size_t submission(std::string_view id, std::span<char> out) noexcept = 0;
 
   // Loop thread: copies the terminal status stored for the finished job
   // `id` (as it was published) into `out`; its length, or 0 when none is

@@ -49,6 +49,8 @@ struct JobRequest {
   std::string_view type;
   std::string_view params_json;  // a JSON object; empty means {}
   std::optional<std::uint32_t> timeout_ms;
+  // UTC ms since the epoch: a job not started by then ends failed/expired.
+  std::optional<std::int64_t> expires_at_ms;
 };
 
 struct SubmitResult {
@@ -86,8 +88,11 @@ class Runtime {
   void add_component(Component& component);
   // Before start(); the journal must outlive the runtime. With a journal,
   // start() recovers the jobs it holds before any component starts, every
-  // job is recorded ahead of what it does (job_journal.hpp), and a shutdown
-  // leaves queued jobs in it for the next start instead of canceling them.
+  // job is recorded ahead of what it does (job_journal.hpp), jobs beyond
+  // the queue's capacity wait in the journal alone (up to its
+  // max_pending()) and move into the queue in order as room frees, and a
+  // shutdown leaves queued jobs in it for the next start instead of
+  // canceling them.
   void set_journal(JobJournal& journal);
   bool has_journal() const noexcept;
   // Any thread: the journal's chain head, for the presence message.
@@ -132,7 +137,8 @@ class Runtime {
   // without, cancels them now. run() returns when it is done.
   //
   // With a journal, queued jobs are not run or canceled: they stay in the
-  // journal and run after the next start. Running jobs get `timeout` (or
+  // journal and run after the next start, as do jobs submitted until run()
+  // returns (their `queued` is delivered). Running jobs get `timeout` (or
   // none, without drain); one still running then is asked to stop and ends
   // failed/interrupted, unless its type is idempotent: it then ends without
   // a status and runs again after the next start.
