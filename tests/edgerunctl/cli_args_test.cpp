@@ -57,7 +57,15 @@ TEST(CtlArgs, SubmitWithKeyValueParams) {
   EXPECT_EQ(cmd.id, "job-42");
   ASSERT_TRUE(cmd.job_timeout_ms.has_value());
   EXPECT_EQ(*cmd.job_timeout_ms, 5000);
+  EXPECT_FALSE(cmd.expires_in_ms.has_value());
   EXPECT_FALSE(cmd.no_wait);
+}
+
+TEST(CtlArgs, SubmitTakesAnExpiry) {
+  ParseOutcome out = parse({"submit", "gw-01", "echo", "--expires-in-ms", "60000"});
+  const auto& cmd = command_of<SubmitCommand>(out);
+  ASSERT_TRUE(cmd.expires_in_ms.has_value());
+  EXPECT_EQ(*cmd.expires_in_ms, 60000);
 }
 
 TEST(CtlArgs, SubmitToGroupTakesNoDevice) {
@@ -190,6 +198,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadLine{{"submit", "gw-01", "echo", "{\"a\":"}, "not a valid JSON object"},
                       BadLine{{"submit", "gw-01", "echo", "{}", "a=1"}, "only parameter"},
                       BadLine{{"submit", "gw-01", "echo", "--job-timeout-ms", "0"}, "--job-timeout-ms"},
+                      BadLine{{"submit", "gw-01", "echo", "--expires-in-ms", "soon"}, "--expires-in-ms"},
                       BadLine{{"submit", "gw-01", "echo", "--id"}, "needs a value"},
                       BadLine{{"cancel", "gw-01"}, "needs a device id and a job id"},
                       BadLine{{"cancel", "gw-01", "j1", "extra"}, "unexpected argument"},

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -142,6 +143,29 @@ TEST_F(EdgerunctlTest, SubmitPublishesTypedSubmissionAndPrintsResult) {
   ProcessResult r = child.wait(kWait);
   EXPECT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(r.out, "job-42 queued\njob-42 running\njob-42 succeeded {\"msg\":\"hi\"}\n") << describe(r);
+}
+
+TEST_F(EdgerunctlTest, SubmitWithAnExpirySendsExpiresAtAndReportsTheExpiredEnd) {
+  ASSERT_TRUE(device_.subscribe("edgerun/gw-01/jobs/submit"));
+  const auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const std::int64_t before = wall_ms();
+  ChildProcess child;
+  start_ctl(child, {"submit", "gw-01", "echo", "--id", "job-43", "--expires-in-ms", "60000", "--timeout", "10"});
+  Json sub = take_submission("edgerun/gw-01/jobs/submit", child);
+  ASSERT_TRUE(sub);
+  const double expires_at = member(sub.get(), "expires_at")->valuedouble;
+  EXPECT_GE(expires_at, static_cast<double>(before + 60000));
+  EXPECT_LE(expires_at, static_cast<double>(wall_ms() + 60000));
+
+  answer("gw-01", "job-43", "queued");
+  answer("gw-01", "job-43", "failed",
+         R"(,"error":{"code":"expired","message":"the job was not started before its expires_at"})");
+  ProcessResult r = child.wait(kWait);
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_NE(r.out.find("expired"), std::string::npos) << describe(r);
 }
 
 TEST_F(EdgerunctlTest, SubmitTakesOneJsonObjectAsParams) {

@@ -56,6 +56,8 @@ TEST(CtlPayloads, Submission) {
   EXPECT_EQ(build_submission("job-42", "echo", R"({"msg":"hi"})", 5000),
             R"({"v":1,"id":"job-42","type":"echo","params":{"msg":"hi"},"timeout_ms":5000})");
   EXPECT_EQ(build_submission("j", "t", "{}", std::nullopt), R"({"v":1,"id":"j","type":"t","params":{}})");
+  EXPECT_EQ(build_submission("j", "t", "{}", std::nullopt, 1795315351123),
+            R"({"v":1,"id":"j","type":"t","params":{},"expires_at":1795315351123})");
 }
 
 TEST(CtlPayloads, Cancel) { EXPECT_EQ(build_cancel("job-42"), R"({"id":"job-42"})"); }

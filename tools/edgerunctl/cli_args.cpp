@@ -19,7 +19,7 @@ constexpr const char* kCommands[] = {"submit", "cancel", "watch", "status", "jou
 constexpr double kMaxTimeoutSeconds = 1e7;
 
 enum class Opt {
-  url, username, password, prefix, cafile, timeout, json, id, job_timeout_ms, no_wait, group, count, head, job
+  url, username, password, prefix, cafile, timeout, json, id, job_timeout_ms, expires_in_ms, no_wait, group, count, head, job
 };
 
 struct OptionSpec {
@@ -39,6 +39,7 @@ constexpr OptionSpec kOptions[] = {
     {"json", Opt::json, false, ""},
     {"id", Opt::id, true, "submit"},
     {"job-timeout-ms", Opt::job_timeout_ms, true, "submit"},
+    {"expires-in-ms", Opt::expires_in_ms, true, "submit"},
     {"no-wait", Opt::no_wait, false, "submit"},
     {"group", Opt::group, true, "submit"},
     {"count", Opt::count, true, "watch"},
@@ -104,6 +105,7 @@ std::optional<SavedHead> parse_saved_head(std::string_view text) {
 struct CommandOptions {
   std::optional<std::string> id;
   std::optional<std::string> job_timeout_ms;
+  std::optional<std::string> expires_in_ms;
   std::optional<std::string> group;
   std::optional<std::string> count;
   std::optional<std::string> head;
@@ -208,6 +210,7 @@ class Parser {
         break;
       case Opt::id: command_options_.id = value; break;
       case Opt::job_timeout_ms: command_options_.job_timeout_ms = value; break;
+      case Opt::expires_in_ms: command_options_.expires_in_ms = value; break;
       case Opt::no_wait: command_options_.no_wait = true; break;
       case Opt::group: command_options_.group = value; break;
       case Opt::count: command_options_.count = value; break;
@@ -282,6 +285,11 @@ class Parser {
       auto ms = parse_integer(*command_options_.job_timeout_ms, 1, kMaxExactInteger);
       if (!ms) return fail_usage("--job-timeout-ms wants a positive integer, not '" + *command_options_.job_timeout_ms + "'");
       cmd.job_timeout_ms = *ms;
+    }
+    if (command_options_.expires_in_ms) {
+      auto ms = parse_integer(*command_options_.expires_in_ms, 1, kMaxExactInteger);
+      if (!ms) return fail_usage("--expires-in-ms wants a positive integer, not '" + *command_options_.expires_in_ms + "'");
+      cmd.expires_in_ms = *ms;
     }
     cmd.no_wait = command_options_.no_wait;
     return success(std::move(cmd));

@@ -40,6 +40,8 @@ struct SubmitCommand {
   std::string params_json = "{}";
   std::string id;      // empty: generate one
   std::optional<std::int64_t> job_timeout_ms;
+  // The job ends failed/expired unless started within this (expires_at).
+  std::optional<std::int64_t> expires_in_ms;
   bool no_wait = false;
 };
 

@@ -70,7 +70,13 @@ ExitCode run_submit(const GlobalOptions& global, const SubmitCommand& command) {
     }
   }
 
-  const std::string payload = build_submission(id, command.type, command.params_json, command.job_timeout_ms);
+  std::optional<std::int64_t> expires_at_ms;
+  if (command.expires_in_ms) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    expires_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now).count() + *command.expires_in_ms;
+  }
+  const std::string payload =
+      build_submission(id, command.type, command.params_json, command.job_timeout_ms, expires_at_ms);
   int reason = 0;
   if (SessionStatus s = session.publish(topic, payload, 1, deadline, &reason); !s) return report_error(s);
   if (reason == kNoMatchingSubscribers) {

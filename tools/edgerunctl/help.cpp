@@ -50,6 +50,8 @@ a JSON number, true, false or null keeps its type; any other is a string:
 Options:
   --id ID              job id (default: generated); [A-Za-z0-9._-]{1,64}
   --job-timeout-ms N   run-time limit the runtime enforces (timeout_ms)
+  --expires-in-ms N    fail the job (expired) unless it starts within N ms
+                       (expires_at: now + N, by this machine's clock)
   --group GROUP        submit to a fleet group instead of one device
   --no-wait            only publish; print the job id and exit
   --timeout SECONDS    how long to wait for the result (default: 30)

@@ -89,7 +89,7 @@ Result<std::string> build_params(const std::vector<std::string>& args) {
 }
 
 std::string build_submission(std::string_view id, std::string_view type, std::string_view params_json,
-                             std::optional<std::int64_t> timeout_ms) {
+                             std::optional<std::int64_t> timeout_ms, std::optional<std::int64_t> expires_at_ms) {
   JsonPtr object(cJSON_CreateObject());
   cJSON_AddNumberToObject(object.get(), "v", 1);
   cJSON_AddStringToObject(object.get(), "id", std::string(id).c_str());
@@ -97,6 +97,7 @@ std::string build_submission(std::string_view id, std::string_view type, std::st
   JsonPtr params = parse_json(params_json);
   cJSON_AddItemToObject(object.get(), "params", params ? params.release() : cJSON_CreateObject());
   if (timeout_ms) cJSON_AddNumberToObject(object.get(), "timeout_ms", static_cast<double>(*timeout_ms));
+  if (expires_at_ms) cJSON_AddNumberToObject(object.get(), "expires_at", static_cast<double>(*expires_at_ms));
   return print_compact(object.get());
 }
 

@@ -26,10 +26,11 @@ inline constexpr std::int64_t kMaxExactInteger = 999'999'999'999'999;
 // digit is lost. No arguments give "{}".
 Result<std::string> build_params(const std::vector<std::string>& args);
 
-// {"v":1,"id":...,"type":...,"params":{...}[,"timeout_ms":N]}.
+// {"v":1,"id":...,"type":...,"params":{...}[,"timeout_ms":N][,"expires_at":T]}.
 // `params_json` must be the text of a JSON object (as build_params makes).
 std::string build_submission(std::string_view id, std::string_view type, std::string_view params_json,
-                             std::optional<std::int64_t> timeout_ms);
+                             std::optional<std::int64_t> timeout_ms,
+                             std::optional<std::int64_t> expires_at_ms = std::nullopt);
 
 // {"id":...}
 std::string build_cancel(std::string_view id);
