@@ -414,6 +414,8 @@ TEST_F(EdgerundTest, AFullOutboxDropsTheOldestStatusAndCountsIt) {
   for (const std::string& id : ids) {
     ASSERT_TRUE(daemon_->wait_log("job=" + id + " state=succeeded")) << daemon_->process().err();
   }
+  // Said in the log as well as counted.
+  EXPECT_TRUE(daemon_->wait_log("the outbox is full")) << daemon_->process().err();
   ASSERT_TRUE(broker_.start());
   ASSERT_TRUE(daemon_->wait_connected(2, 15s)) << daemon_->process().err();
   ASSERT_TRUE(submitter.wait_connected(10s));

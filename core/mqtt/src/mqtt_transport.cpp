@@ -652,6 +652,7 @@ void MqttTransport::update_transport_metrics() noexcept {
   m.set(outbox_depth_metric_, outbox_.size());
   const std::uint64_t outbox_dropped = outbox_.dropped_total() + outbox_.refused_total();
   m.add(outbox_dropped_metric_, outbox_dropped - outbox_dropped_reported_);
+  if (outbox_dropped != outbox_dropped_reported_) log_outbox_drops(outbox_dropped - outbox_dropped_reported_);
   outbox_dropped_reported_ = outbox_dropped;
   const std::uint64_t events_dropped = events_.dropped_total() + events_.refused_total();
   m.add(events_dropped_metric_, events_dropped - events_dropped_reported_);
@@ -665,6 +666,22 @@ void MqttTransport::update_transport_metrics() noexcept {
   const std::uint64_t snapshots_dropped = snapshots_.dropped_total() + snapshots_.refused_total();
   m.add(snapshots_dropped_metric_, snapshots_dropped - snapshots_dropped_reported_);
   snapshots_dropped_reported_ = snapshots_dropped;
+}
+
+void MqttTransport::log_outbox_drops(std::uint64_t dropped) noexcept {
+  // Said at most once every 10 s, with what was dropped since: a long
+  // outage under load drops a status a job, and the log ring is bounded too.
+  outbox_drops_unlogged_ += dropped;
+  const std::int64_t now = port::monotonic_ms();
+  if (now - outbox_drops_logged_ms_ < 10'000) return;
+  outbox_drops_logged_ms_ = now;
+  char count[24];
+  char bound[24];
+  std::snprintf(count, sizeof count, "%llu", static_cast<unsigned long long>(outbox_drops_unlogged_));
+  std::snprintf(bound, sizeof bound, "%u", config_.mqtt.outbox_messages);
+  outbox_drops_unlogged_ = 0;
+  runtime_.log().write(LogLevel::warn, "mqtt: the outbox is full; the oldest statuses were dropped",
+                       {{"dropped", count}, {"outbox_messages", bound}});
 }
 
 bool MqttTransport::wants_progress() const noexcept { return config_.report_progress; }

@@ -195,6 +195,10 @@ class MqttTransport final : public Component, public StatusSink, public LogSink,
   MetricId snapshots_dropped_metric_, snapshots_depth_metric_;
   MetricId connected_metric_, reconnects_metric_, cancels_refused_metric_;
   std::uint64_t outbox_dropped_reported_ = 0, events_dropped_reported_ = 0, telemetry_dropped_reported_ = 0;
+  // Outbox drops are logged too, at most once every 10 s.
+  void log_outbox_drops(std::uint64_t dropped) noexcept;
+  std::uint64_t outbox_drops_unlogged_ = 0;
+  std::int64_t outbox_drops_logged_ms_ = -10'000;
   std::uint64_t snapshots_dropped_reported_ = 0;
 };
 
