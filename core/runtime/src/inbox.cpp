@@ -20,6 +20,14 @@ void Inbox::open(uv_loop_t& loop, void* owner, void (*on_reports)(void* owner)) 
 }
 
 void Inbox::close() noexcept {
+  {
+    // A wake-up from another thread (a shutdown request) may race with the
+    // loop closing once it saw that request: uv_async_send on a loop whose
+    // eventfd uv_loop_close has closed aborts. Under the mutex, a wake-up
+    // either comes before this (the fd is still open) or sends nothing.
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
   for (auto* handle : {reinterpret_cast<uv_handle_t*>(&wake_), reinterpret_cast<uv_handle_t*>(&before_wait_)}) {
     if (handle->loop != nullptr && !uv_is_closing(handle)) uv_close(handle, nullptr);
   }
@@ -29,12 +37,12 @@ void Inbox::add(const Report& report, bool from_loop) noexcept {
   std::lock_guard lock(mutex_);
   const bool added = reports_.try_push(report);
   check(added, "the loop's inbox overflowed; it is sized for every report of every slot");
-  if (!from_loop) uv_async_send(&wake_);
+  if (!from_loop && !closed_) uv_async_send(&wake_);
 }
 
 void Inbox::wake() noexcept {
   std::lock_guard lock(mutex_);
-  uv_async_send(&wake_);
+  if (!closed_) uv_async_send(&wake_);
 }
 
 std::size_t Inbox::take(std::span<Report> out) noexcept {

@@ -57,6 +57,7 @@ class Inbox {
   OwnedRingQueue<Report> reports_;
   uv_async_t wake_{};
   uv_prepare_t before_wait_{};
+  bool closed_ = false;  // mutex_: close() ran, nothing more is sent
   void* owner_ = nullptr;
   void (*on_reports_)(void*) = nullptr;
 };
