@@ -135,6 +135,13 @@ void set_int(cJSON& root, const char* section, const char* key, double value) {
   cJSON_AddNumberToObject(object, key, value);
 }
 
+void disable_journal(cJSON& root) {
+  cJSON* journal = cJSON_GetObjectItemCaseSensitive(&root, "journal");
+  if (journal == nullptr) journal = cJSON_AddObjectToObject(&root, "journal");
+  cJSON_DeleteItemFromObjectCaseSensitive(journal, "enabled");
+  cJSON_AddFalseToObject(journal, "enabled");
+}
+
 cJSON* add_exec_type(cJSON& root, const char* type, const char* program, std::initializer_list<const char*> args) {
   cJSON* exec = child_object(&root, "exec");
   cJSON* entry = cJSON_AddObjectToObject(exec, type);

@@ -74,6 +74,8 @@ Json wait_state(MqttProbe& probe, const std::string& device, const std::string& 
 
 // Sets root[section][key] to `value`, making the section when it is missing.
 void set_int(cJSON& root, const char* section, const char* key, double value);
+// Sets journal.enabled to false: the daemon as it was before the journal.
+void disable_journal(cJSON& root);
 
 // Adds the exec job type `type` running `program` with `args` to the config,
 // making the `exec` section when it is missing; returns its entry for more keys.

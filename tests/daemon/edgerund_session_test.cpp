@@ -68,10 +68,7 @@ TEST_F(SessionTest, AJobArrivingDuringTheDrainIsJournaledAndRunsAfterTheRestart)
 
 TEST_F(SessionTest, WithoutAJournalAJobArrivingDuringTheDrainIsRejectedShuttingDown) {
   start_daemon("dev-drain", [](cJSON& root) {
-    cJSON* journal = cJSON_GetObjectItemCaseSensitive(&root, "journal");
-    if (journal == nullptr) journal = cJSON_AddObjectToObject(&root, "journal");
-    cJSON_DeleteItemFromObjectCaseSensitive(journal, "enabled");
-    cJSON_AddFalseToObject(journal, "enabled");
+    disable_journal(root);
   });
   ASSERT_TRUE(submit(probe_, dev(), "long-1", "sleep", R"({"ms":1500})"));
   ASSERT_TRUE(wait_state(probe_, dev(), "long-1", "running")) << daemon_->process().err();

@@ -99,10 +99,7 @@ TEST_F(EdgerundTest, QueueFullWithATinyQueueAndNoJournal) {
   start_daemon("dev-small", [](cJSON& root) {
     cJSON_ReplaceItemInObjectCaseSensitive(&root, "workers", cJSON_CreateNumber(1));
     set_int(root, "jobs", "queue_capacity", 1);
-    cJSON* journal = cJSON_GetObjectItemCaseSensitive(&root, "journal");
-    if (journal == nullptr) journal = cJSON_AddObjectToObject(&root, "journal");
-    cJSON_DeleteItemFromObjectCaseSensitive(journal, "enabled");
-    cJSON_AddFalseToObject(journal, "enabled");
+    disable_journal(root);
   });
   ASSERT_TRUE(submit(probe_, dev(), "qf-1", "sleep", R"({"ms":20000})"));
   ASSERT_TRUE(wait_state(probe_, dev(), "qf-1", "running")) << daemon_->process().err();

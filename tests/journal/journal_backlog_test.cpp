@@ -15,6 +15,7 @@
 #include "edgerun/journal.hpp"
 #include "edgerun/port/clock.hpp"
 #include "journal_test_support.hpp"
+#include "journaled_runtime.hpp"
 #include "runtime_harness.hpp"
 
 namespace edgerun::journal::test {
@@ -22,7 +23,6 @@ namespace {
 
 using edgerun::test::numbered_id;
 using edgerun::test::PowerCutFileSystem;
-using edgerun::test::RunningRuntime;
 using namespace std::chrono_literals;
 
 constexpr std::uint32_t kMaxPending = 12;
@@ -45,18 +45,12 @@ RuntimeConfig one_worker() {
   return config;
 }
 
-struct JournalFirst {
-  JournalFirst(port::FileSystem& files) : journal(files, backlog_journal_options(), log) {}
-  LogRing log{64, LogLevel::info};
-  Journal journal;
-};
-
 // A runtime over a journal, with a job type that holds the worker until
 // opened, and one that notes the `n` of its params in the order run.
-class BacklogRuntime : public JournalFirst, public RunningRuntime {
+class BacklogRuntime : public JournaledRuntime {
  public:
-  explicit BacklogRuntime(port::FileSystem& files) : JournalFirst(files), RunningRuntime(one_worker()) {
-    runtime.set_journal(journal);
+  explicit BacklogRuntime(port::FileSystem& files)
+      : JournaledRuntime(files, backlog_journal_options(), one_worker()) {
     EXPECT_TRUE(runtime.register_handler("hold", [this](JobContext& job) {
       std::unique_lock lock(mutex_);
       ++held_;

@@ -34,6 +34,7 @@
 
 #include "edgerun/journal.hpp"
 #include "journal_test_support.hpp"
+#include "journaled_runtime.hpp"
 #include "runtime_harness.hpp"
 
 namespace edgerun::journal::test {
@@ -88,21 +89,6 @@ RuntimeConfig runtime_config() {
   config.event_max_bytes = 64;
   return config;
 }
-
-// A runtime with its journal over a file system; the journal is made first
-// and outlives the runtime, as it must.
-struct JournalHolder {
-  JournalHolder(port::FileSystem& files, const JournalOptions& options) : journal(files, options, log) {}
-  LogRing log{16, LogLevel::info};
-  Journal journal;
-};
-class JournaledRuntime : public JournalHolder, public RunningRuntime {
- public:
-  JournaledRuntime(port::FileSystem& files, const JournalOptions& options, const RuntimeConfig& config)
-      : JournalHolder(files, options), RunningRuntime(config) {
-    runtime.set_journal(journal);
-  }
-};
 
 // The terminal state a stored status says, as published; rejected (no
 // terminal state of a job that ran) when it names none.

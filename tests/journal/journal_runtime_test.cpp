@@ -8,13 +8,13 @@
 
 #include "edgerun/journal.hpp"
 #include "journal_test_support.hpp"
+#include "journaled_runtime.hpp"
 #include "runtime_harness.hpp"
 
 namespace edgerun::journal::test {
 namespace {
 
 using edgerun::test::PowerCutFileSystem;
-using edgerun::test::RunningRuntime;
 using namespace std::chrono_literals;
 
 JournalOptions journal_options(SyncMode sync = SyncMode::batch) {
@@ -75,21 +75,6 @@ HandlerResult until_stopped(JobContext& job) {
   job.wait_for_cancel(30s);
   return HandlerResult::success(nullptr);
 }
-
-// A runtime with its journal over a file system; the journal is made first
-// and outlives the runtime, as it must.
-struct JournalHolder {
-  JournalHolder(port::FileSystem& files, const JournalOptions& options) : journal(files, options, log) {}
-  LogRing log{64, LogLevel::info};
-  Journal journal;
-};
-class JournaledRuntime : public JournalHolder, public RunningRuntime {
- public:
-  JournaledRuntime(port::FileSystem& files, const JournalOptions& options, const RuntimeConfig& config = runtime_config())
-      : JournalHolder(files, options), RunningRuntime(config) {
-    runtime.set_journal(journal);
-  }
-};
 
 TEST(JournalRuntime, NothingIsHeardOfBeforeItsRecordIsOnDisk) {
   PowerCutFileSystem files;
@@ -345,7 +330,7 @@ TEST(JournalReview, RecoveryPutsBackEveryJobThatHeldASlotBeyondTheQueuesCapacity
 
 TEST(JournalReview, AFailingDiskStopsTheRuntimeEvenWithNothingWaiting) {
   PowerCutFileSystem files;
-  JournaledRuntime running(files, journal_options(SyncMode::always));
+  JournaledRuntime running(files, journal_options(SyncMode::always), runtime_config());
   ASSERT_TRUE(running.runtime.register_handler("work", ok));
   ASSERT_TRUE(running.start());
   ASSERT_TRUE(running.submit("before", "work").accepted);
